@@ -1,0 +1,34 @@
+//! `cc-admin`: administration tasks for a cc-spin deployment.
+
+mod keygen;
+mod token;
+
+use clap::{Parser, Subcommand};
+
+/// Spin reads application variables from `SPIN_VARIABLE_<NAME>` environment variables.
+const PUBLIC_KEY_VARIABLE: &str = "SPIN_VARIABLE_JWT_PUBLIC_KEY";
+const PRIVATE_KEY_VARIABLE: &str = "SPIN_VARIABLE_JWT_PRIVATE_KEY";
+/// The reference's variable name, accepted as a fallback.
+const LEGACY_PRIVATE_KEY_VARIABLE: &str = "JWT_PRIVATE_KEY";
+
+#[derive(Parser)]
+#[command(name = "cc-admin", version, about = "Administration CLI for cc-spin")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate an Ed25519 key pair for signing and verifying API tokens.
+    Keygen(keygen::Args),
+    /// Mint an API token (JWT) for a user.
+    Token(token::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Keygen(args) => keygen::run(args),
+        Command::Token(args) => token::run(args),
+    }
+}

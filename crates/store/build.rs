@@ -14,16 +14,20 @@ fn main() {
             let (version, name) = stem
                 .split_once('_')
                 .unwrap_or_else(|| panic!("migration {stem} is not named NNNN_name.sql"));
-            let version = version
-                .parse()
-                .unwrap_or_else(|_| panic!("migration {stem} does not start with a version number"));
+            let version = version.parse().unwrap_or_else(|_| {
+                panic!("migration {stem} does not start with a version number")
+            });
             (version, name.to_owned(), path.canonicalize().unwrap())
         })
         .collect();
     entries.sort();
     let mut code = String::from("&[\n");
     for pair in entries.windows(2) {
-        assert!(pair[0].0 != pair[1].0, "two migrations share version {}", pair[0].0);
+        assert!(
+            pair[0].0 != pair[1].0,
+            "two migrations share version {}",
+            pair[0].0
+        );
     }
     for (version, name, path) in &entries {
         println!("cargo:rerun-if-changed={}", path.display());

@@ -183,7 +183,11 @@ mod tests {
         assert_eq!(migrate_to(&db, &[FIRST, SECOND]).unwrap(), 2);
         assert_eq!(version_of(&db), (2, false));
         let rows = db.execute("SELECT count(*) FROM a", &[]).unwrap();
-        assert_eq!(rows.scalar(), Some(&Value::Integer(1)), "first ran exactly once");
+        assert_eq!(
+            rows.scalar(),
+            Some(&Value::Integer(1)),
+            "first ran exactly once"
+        );
         db.execute("SELECT * FROM b", &[]).unwrap();
     }
 
@@ -197,8 +201,14 @@ mod tests {
             "{err}"
         );
         assert_eq!(version_of(&db), (1, false));
-        assert!(db.execute("SELECT * FROM b", &[]).is_err(), "second rolled back");
-        assert!(db.execute("SELECT * FROM c", &[]).is_err(), "broken rolled back");
+        assert!(
+            db.execute("SELECT * FROM b", &[]).is_err(),
+            "second rolled back"
+        );
+        assert!(
+            db.execute("SELECT * FROM c", &[]).is_err(),
+            "broken rolled back"
+        );
     }
 
     #[test]
@@ -212,7 +222,8 @@ mod tests {
                 supported: 1
             }
         );
-        db.execute("UPDATE schema_migrations SET dirty = 1", &[]).unwrap();
+        db.execute("UPDATE schema_migrations SET dirty = 1", &[])
+            .unwrap();
         assert_eq!(
             migrate_to(&db, &[FIRST, SECOND]).unwrap_err(),
             StoreError::SchemaDirty(2)
@@ -238,7 +249,9 @@ mod tests {
         let db = NativeSql::open(&path).unwrap();
         let rows = db.execute("SELECT count(*) FROM a", &[]).unwrap();
         assert_eq!(rows.scalar(), Some(&Value::Integer(1)));
-        let rows = db.execute("SELECT count(*) FROM schema_migrations", &[]).unwrap();
+        let rows = db
+            .execute("SELECT count(*) FROM schema_migrations", &[])
+            .unwrap();
         assert_eq!(rows.scalar(), Some(&Value::Integer(1)));
     }
 

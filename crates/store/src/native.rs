@@ -77,7 +77,7 @@ fn from_sql_value(value: ValueRef<'_>) -> Value {
 impl Sql for NativeSql {
     fn execute(&self, statement: &str, params: &[Value]) -> Result<QueryResult, StoreError> {
         let mut stmt = self.conn.prepare_cached(statement)?;
-        let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+        let columns: Vec<String> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query(params_from_iter(params.iter().map(to_sql_value)))?;
         let mut result = QueryResult {
             rows: Vec::new(),
@@ -177,8 +177,11 @@ mod tests {
     #[test]
     fn sql_round_trips_every_value_type() {
         let db = NativeSql::open_in_memory().unwrap();
-        db.execute("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)", &[])
-            .unwrap();
+        db.execute(
+            "CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)",
+            &[],
+        )
+        .unwrap();
         let row = vec![
             Value::Integer(-7),
             Value::Real(2.5),

@@ -1,0 +1,12 @@
+//! `/config/...` route group: user and notice administration for logged-in admins (session auth).
+
+use cc_auth::Group;
+use cc_web::{dispatch, Platform, Request, Response, Route};
+
+static ROUTES: &[Route] = &[];
+
+pub fn handle(request: &Request, platform: &dyn Platform) -> Response {
+    dispatch(request, platform, Group::Config, ROUTES)
+}
+
+cc_web::spin_entry_point!(handle);

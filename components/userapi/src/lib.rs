@@ -1,0 +1,12 @@
+//! `/userapi` route group: read-only job routes for user tokens (`api` plus a user-level role).
+
+use cc_auth::Group;
+use cc_web::{dispatch, Platform, Request, Response, Route};
+
+static ROUTES: &[Route] = &[];
+
+pub fn handle(request: &Request, platform: &dyn Platform) -> Response {
+    dispatch(request, platform, Group::UserApi, ROUTES)
+}
+
+cc_web::spin_entry_point!(handle);

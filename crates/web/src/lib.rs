@@ -1,0 +1,39 @@
+//! What every component shares between receiving a request and answering it: the route table with
+//! chi's 404/405 rules, the cc-backend error JSON, strict body decoding, group authentication, the
+//! response headers cc-backend adds everywhere, and access to variables and stores via [`Platform`].
+
+mod auth;
+mod decode;
+mod error;
+mod platform;
+mod respond;
+mod router;
+
+pub use auth::authenticate;
+pub use decode::decode_strict;
+pub use error::{error_response, ApiError};
+pub use platform::{Platform, Variables};
+pub use respond::{endpoint_not_found, json_response, text_response};
+pub use router::{dispatch, Ctx, Handler, Params, Route};
+
+#[cfg(feature = "native")]
+pub use platform::native::NativePlatform;
+#[cfg(target_arch = "wasm32")]
+pub use platform::spin::SpinPlatform;
+
+pub type Request = http::Request<Vec<u8>>;
+pub type Response = http::Response<Vec<u8>>;
+
+/// Exports a component's `handle(&Request, &dyn Platform) -> Response` as the Spin HTTP entry point
+/// (`wasi:http/incoming-handler`), served on the Spin host platform. The component crate depends on
+/// `spin-sdk` for the wasm target, which the attribute macro expands against.
+#[macro_export]
+macro_rules! spin_entry_point {
+    ($handle:path) => {
+        #[cfg(target_arch = "wasm32")]
+        #[spin_sdk::http_component]
+        fn spin_entry_point(request: $crate::Request) -> $crate::Response {
+            $handle(&request, &$crate::SpinPlatform)
+        }
+    };
+}

@@ -1,16 +1,12 @@
 //! `/api` main route group (JWT auth with the `api` / `admin`+`api` rule and the IP allow-list).
+//! Each module holds the route table of one topic; the handlers live in the libraries.
 
 mod clusters;
 
 use cc_auth::Group;
 use cc_web::{dispatch, Platform, Request, Response, Route};
-use http::Method;
 
-static ROUTES: &[Route] = &[Route::new(
-    Method::GET,
-    "/api/clusters/",
-    clusters::get_clusters,
-)];
+static ROUTES: &[&[Route]] = &[clusters::ROUTES];
 
 pub fn handle(request: &Request, platform: &dyn Platform) -> Response {
     dispatch(request, platform, Group::Api, ROUTES)

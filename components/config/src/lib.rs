@@ -3,7 +3,7 @@
 use cc_auth::Group;
 use cc_web::{dispatch, Platform, Request, Response, Route};
 
-static ROUTES: &[Route] = &[];
+static ROUTES: &[&[Route]] = &[];
 
 pub fn handle(request: &Request, platform: &dyn Platform) -> Response {
     dispatch(request, platform, Group::Config, ROUTES)

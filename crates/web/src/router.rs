@@ -91,10 +91,10 @@ enum RouteMatch<'r> {
     NotFound,
 }
 
-fn find_route<'r>(routes: &'r [Route], method: &Method, path: &str) -> RouteMatch<'r> {
+fn find_route<'r>(routes: &[&'r [Route]], method: &Method, path: &str) -> RouteMatch<'r> {
     let mut best: Option<(&Route, Params, Vec<bool>)> = None;
     let mut allowed = Vec::new();
-    for route in routes {
+    for route in routes.iter().flat_map(|table| table.iter()) {
         let Some((params, specificity)) = match_pattern(route.path, path) else {
             continue;
         };
@@ -180,7 +180,7 @@ fn route_request(
     request: &Request,
     platform: &dyn Platform,
     group: Group,
-    routes: &[Route],
+    routes: &[&[Route]],
 ) -> Response {
     if request.method() == Method::OPTIONS
         && request
@@ -213,12 +213,13 @@ fn route_request(
 }
 
 /// Answers one request of a route group: pre-flight and CSRF checks, routing, the group's
-/// authentication, the handler, and the headers cc-backend puts on every response.
+/// authentication, the handler, and the headers cc-backend puts on every response. `routes` are
+/// the group's route tables (one per topic), searched as one.
 pub fn dispatch(
     request: &Request,
     platform: &dyn Platform,
     group: Group,
-    routes: &[Route],
+    routes: &[&[Route]],
 ) -> Response {
     let mut response = route_request(request, platform, group, routes);
     add_common_headers(&mut response);
@@ -249,7 +250,7 @@ mod tests {
     ];
 
     fn found(method: Method, path: &str) -> Option<(&'static str, Params)> {
-        match find_route(ROUTES, &method, path) {
+        match find_route(&[ROUTES], &method, path) {
             RouteMatch::Found(route, params) => Some((route.path, params)),
             _ => None,
         }
@@ -259,11 +260,11 @@ mod tests {
     fn trailing_slashes_are_significant() {
         assert_eq!(found(Method::GET, "/api/jobs/").unwrap().0, "/api/jobs/");
         assert!(matches!(
-            find_route(ROUTES, &Method::GET, "/api/jobs"),
+            find_route(&[ROUTES], &Method::GET, "/api/jobs"),
             RouteMatch::NotFound
         ));
         assert!(matches!(
-            find_route(ROUTES, &Method::GET, "/api/jobs/used_nodes/"),
+            find_route(&[ROUTES], &Method::GET, "/api/jobs/used_nodes/"),
             RouteMatch::NotFound
         ));
     }
@@ -291,7 +292,7 @@ mod tests {
 
     #[test]
     fn wrong_method_lists_the_allowed_ones() {
-        match find_route(ROUTES, &Method::GET, "/api/jobs/start_job/") {
+        match find_route(&[ROUTES], &Method::GET, "/api/jobs/start_job/") {
             RouteMatch::MethodNotAllowed(allowed) => {
                 assert_eq!(allowed, [Method::POST, Method::PUT]);
             }
@@ -302,7 +303,7 @@ mod tests {
         let allow: Vec<_> = response.headers().get_all(header::ALLOW).iter().collect();
         assert_eq!(allow, ["POST", "PUT"]);
         assert!(matches!(
-            find_route(ROUTES, &Method::HEAD, "/api/jobs/"),
+            find_route(&[ROUTES], &Method::HEAD, "/api/jobs/"),
             RouteMatch::MethodNotAllowed(_)
         ));
     }

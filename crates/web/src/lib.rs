@@ -8,6 +8,8 @@ mod error;
 mod platform;
 mod respond;
 mod router;
+#[cfg(target_arch = "wasm32")]
+mod spin_entry;
 
 pub use auth::authenticate;
 pub use decode::decode_strict;
@@ -20,6 +22,8 @@ pub use router::{dispatch, Ctx, Handler, Params, Route};
 pub use platform::native::NativePlatform;
 #[cfg(target_arch = "wasm32")]
 pub use platform::spin::SpinPlatform;
+#[cfg(target_arch = "wasm32")]
+pub use spin_entry::serve_spin;
 
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
@@ -32,8 +36,11 @@ macro_rules! spin_entry_point {
     ($handle:path) => {
         #[cfg(target_arch = "wasm32")]
         #[spin_sdk::http_component]
-        fn spin_entry_point(request: $crate::Request) -> $crate::Response {
-            $handle(&request, &$crate::SpinPlatform)
+        async fn spin_entry_point(
+            request: spin_sdk::http::IncomingRequest,
+            response_out: spin_sdk::http::ResponseOutparam,
+        ) {
+            $crate::serve_spin(request, response_out, $handle).await
         }
     };
 }

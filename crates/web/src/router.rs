@@ -74,7 +74,9 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<(Params, Vec<bool>
     for (expected, actual) in pattern_segments.zip(path_segments) {
         match expected.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             Some(name) if !actual.is_empty() => {
-                params.push((name, actual.to_owned()));
+                // chi matches on the decoded path, so parameters arrive decoded.
+                let value = percent_encoding::percent_decode_str(actual).decode_utf8_lossy();
+                params.push((name, value.into_owned()));
                 specificity.push(false);
             }
             Some(_) => return None,

@@ -1,0 +1,296 @@
+//! Test harness: builds the real components and the runner once, starts `cc-spin up` on a free
+//! loopback port with a private state directory and fresh keys, and speaks HTTP to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use cc_auth::{PrivateKey, PublicKey};
+
+pub const COMPONENTS: [&str; 7] = [
+    "cc-api",
+    "cc-metricstore",
+    "cc-userapi",
+    "cc-config",
+    "cc-frontend",
+    "cc-session",
+    "cc-store-probe",
+];
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo(args: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo {args:?} failed");
+}
+
+/// Builds the wasm components and the native binaries (release, like `./dev up`), once per test
+/// binary; cargo makes this a no-op when nothing changed.
+pub fn build_once() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut wasm = vec!["build", "--release", "--target", "wasm32-wasip2"];
+        for component in COMPONENTS {
+            wasm.extend(["-p", component]);
+        }
+        cargo(&wasm);
+        cargo(&["build", "--release", "-p", "cc-spin", "-p", "cc-admin"]);
+    });
+}
+
+pub fn binary(name: &str) -> PathBuf {
+    workspace_root().join("target/release").join(name)
+}
+
+/// A fresh Ed25519 key pair in cc-backend's base64 formats.
+pub struct Keys {
+    pub public: String,
+    pub private: String,
+}
+
+impl Keys {
+    pub fn generate() -> Self {
+        let (public, private) = cc_auth::generate_key_pair();
+        Self { public, private }
+    }
+
+    pub fn private_key(&self) -> PrivateKey {
+        PrivateKey::from_base64(&self.private).expect("generated key parses")
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey::from_base64(&self.public).expect("generated key parses")
+    }
+
+    /// A token for `user` with `roles`, expiring `ttl_seconds` from now (negative: already expired).
+    pub fn token(&self, user: &str, roles: &[&str], ttl_seconds: i64) -> String {
+        let now = unix_now();
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let issued = if ttl_seconds < 0 {
+            now + ttl_seconds * 2
+        } else {
+            now
+        };
+        let ttl = Duration::from_secs(ttl_seconds.unsigned_abs());
+        cc_auth::mint_token(&self.private_key(), user, &roles, Some(ttl), issued as u64)
+    }
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+pub struct RunnerConfig {
+    pub manifest: PathBuf,
+    pub variables: Vec<(String, String)>,
+}
+
+impl RunnerConfig {
+    /// The app's own spin.toml with the given keys.
+    pub fn app(keys: &Keys) -> Self {
+        Self {
+            manifest: workspace_root().join("spin.toml"),
+            variables: vec![
+                ("jwt_public_key".into(), keys.public.clone()),
+                ("jwt_private_key".into(), keys.private.clone()),
+            ],
+        }
+    }
+
+    pub fn variable(mut self, name: &str, value: &str) -> Self {
+        self.variables.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// A running `cc-spin up`; stopped when dropped. Its state directory outlives restarts.
+pub struct Runner {
+    child: Child,
+    pub base_url: String,
+    pub state_dir: PathBuf,
+    stderr: std::sync::Arc<Mutex<String>>,
+}
+
+impl Runner {
+    pub fn start(config: &RunnerConfig, state_dir: &Path) -> Runner {
+        Self::try_start(config, state_dir, "127.0.0.1:0").unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Starts the runner and waits for its `Serving http://...` line; on failure returns the
+    /// runner's stderr.
+    pub fn try_start(
+        config: &RunnerConfig,
+        state_dir: &Path,
+        listen: &str,
+    ) -> Result<Runner, String> {
+        build_once();
+        let mut command = Command::new(binary("cc-spin"));
+        command
+            .args(["up", "--from"])
+            .arg(&config.manifest)
+            .args(["--listen", listen, "--state-dir"])
+            .arg(state_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in &config.variables {
+            command.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
+        }
+        let mut child = command.spawn().expect("cc-spin starts");
+        let stderr = std::sync::Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let err_pipe = child.stderr.take().expect("stderr piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let base_url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("Serving ") {
+                        break url.trim().to_owned();
+                    }
+                }
+                _ => {
+                    let status = child.wait().expect("runner exits");
+                    std::thread::sleep(Duration::from_millis(100));
+                    return Err(format!(
+                        "cc-spin exited ({status}) before serving:\n{}",
+                        stderr.lock().unwrap()
+                    ));
+                }
+            }
+        };
+        // Keep draining stdout so the runner never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Ok(Runner {
+            child,
+            base_url,
+            state_dir: state_dir.to_path_buf(),
+            stderr,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Stops the runner (SIGTERM, like Ctrl-C) and waits for it to exit.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("UTF-8 body")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+
+    /// Every value of a header (names compared case-insensitively).
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_values(name).first().copied()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Sends one request; `headers` are (name, value) pairs.
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let request = http::Request::builder().method(method).uri(url);
+    let request = headers.iter().fold(request, |request, (name, value)| {
+        request.header(*name, *value)
+    });
+    let request = request.body(body.to_vec()).expect("valid request");
+    let response = agent()
+        .run(request)
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = response.into_body().read_to_vec().expect("body readable");
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
+    send("GET", url, headers, b"")
+}

@@ -7,8 +7,10 @@ mod migrate;
 pub mod native;
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
+mod transaction;
 
 pub use migrate::{migrate, migrations, split_statements, Migration};
+pub use transaction::in_transaction;
 
 /// A SQLite value, as Spin's `spin:sqlite/sqlite@3.0.0` interface carries it.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 //! migrations run in one `BEGIN IMMEDIATE` transaction: when many component instances start at once,
 //! one applies them while the others wait on the write lock and then find nothing left to do.
 
-use crate::{Sql, StoreError, Value};
+use crate::{in_transaction, Sql, StoreError, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Migration {
@@ -67,6 +67,19 @@ fn current_version(db: &dyn Sql) -> Result<(u32, bool), StoreError> {
     })
 }
 
+/// golang-migrate's table, so cc-backend recognises the database and we recognise cc-backend's.
+fn create_bookkeeping(db: &dyn Sql) -> Result<(), StoreError> {
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64, dirty bool)",
+        &[],
+    )?;
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version)",
+        &[],
+    )?;
+    Ok(())
+}
+
 fn check_version(version: u32, dirty: bool, latest: u32) -> Result<(), StoreError> {
     if dirty {
         return Err(StoreError::SchemaDirty(version));
@@ -109,35 +122,25 @@ pub fn migrate(db: &dyn Sql) -> Result<u32, StoreError> {
 
 fn migrate_to(db: &dyn Sql, available: &[Migration]) -> Result<u32, StoreError> {
     let latest = available.last().map_or(0, |m| m.version);
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64, dirty bool)",
-        &[],
-    )?;
-    db.execute(
-        "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version)",
-        &[],
-    )?;
-    let (version, dirty) = current_version(db)?;
+    // The fast path, taken by nearly every request, is this one read.
+    let (version, dirty) = match current_version(db) {
+        Ok(state) => state,
+        Err(_) => {
+            create_bookkeeping(db)?;
+            current_version(db)?
+        }
+    };
     check_version(version, dirty, latest)?;
     if version == latest {
         return Ok(version);
     }
-    db.execute("BEGIN IMMEDIATE", &[])?;
-    let outcome = current_version(db).and_then(|(version, dirty)| {
+    // Another instance may have migrated while this one waited for the write lock: read again.
+    in_transaction(db, || {
+        let (version, dirty) = current_version(db)?;
         check_version(version, dirty, latest)?;
         apply_pending(db, version, available)
-    });
-    match outcome {
-        Ok(()) => {
-            db.execute("COMMIT", &[])?;
-            Ok(latest)
-        }
-        Err(error) => {
-            // The original error matters more than a failed rollback of an already broken transaction.
-            let _ = db.execute("ROLLBACK", &[]);
-            Err(error)
-        }
-    }
+    })?;
+    Ok(latest)
 }
 
 #[cfg(test)]

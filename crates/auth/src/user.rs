@@ -55,7 +55,7 @@ impl User {
     }
 
     /// True when the roles are exactly `["api"]` (duplicates count).
-    pub(crate) fn is_api_only(&self) -> bool {
+    pub fn is_api_only(&self) -> bool {
         matches!(self.roles.as_slice(), [only] if only == Role::Api.as_str())
     }
 }

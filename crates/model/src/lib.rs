@@ -1,8 +1,9 @@
 //! Domain model shared by the cc-spin components: the cluster configuration (`cluster.json`),
-//! host-list expressions and JSON output that is byte-compatible with Go's `encoding/json`.
+//! host-list expressions, jobs and JSON output that is byte-compatible with Go's `encoding/json`.
 
 pub mod cluster;
 pub mod hostlist;
+pub mod job;
 pub mod json;
 
 pub use cluster::{
@@ -11,4 +12,7 @@ pub use cluster::{
     SubClusterConfig, Topology, Unit,
 };
 pub use hostlist::{HostList, HostListError, Nodes};
+pub use job::{
+    ConcurrentJobs, Job, JobLink, JobState, JobStatistics, Resource, StartJobRequest, Tag,
+};
 pub use json::{finite_f64, to_go_json};

@@ -1,0 +1,188 @@
+//! `DELETE /api/jobs/delete_job/{id}`, `DELETE /api/jobs/delete_job/` and
+//! `DELETE /api/jobs/delete_job_before/{ts}` (spec jobs.md §6). Jobs are deleted from the
+//! database only; their tags' `jobtag` rows go with them (foreign-key cascade).
+
+use cc_store::{in_transaction, Sql, Value};
+use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
+use http::StatusCode;
+use serde::Deserialize;
+
+use crate::error::{JobsError, LookupError};
+use crate::query::QueryError;
+use crate::repo::{find_by_key, unix_now, JobKey};
+use crate::start::Message;
+use crate::strconv::parse_int;
+
+/// The body of `delete_job/`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeleteJobRequest {
+    #[serde(default)]
+    pub job_id: Option<i64>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<i64>,
+}
+
+fn deleted(text: String) -> Result<Response, ApiError> {
+    json_response(StatusCode::OK, &Message { msg: text })
+}
+
+/// Deletes one job row; how many rows went.
+fn delete_row(db: &dyn Sql, id: i64) -> Result<u64, JobsError> {
+    db.execute("DELETE FROM job WHERE id = ?", &[Value::Integer(id)])
+        .map_err(JobsError::DeleteJob)?;
+    Ok(db.changes())
+}
+
+/// `DELETE /api/jobs/delete_job/{id}`. The message echoes the id as typed (`007`) like the
+/// reference; an id that names no job is a 404 (spec routes.md §6 recommendation).
+pub fn delete_job_by_id(ctx: &Ctx) -> Result<Response, ApiError> {
+    let typed = ctx.param("id");
+    let id = parse_int(typed).map_err(|error| JobsError::PathInteger { name: "id", error })?;
+    let db = ctx.platform.sql()?;
+    if delete_row(db.as_ref(), id)? == 0 {
+        return Err(JobsError::NothingDeleted(typed.to_owned()).into());
+    }
+    deleted(format!("Successfully deleted job {typed}"))
+}
+
+/// `DELETE /api/jobs/delete_job/`: the job named by the body, without row-level security.
+pub fn delete_job_by_request(ctx: &Ctx) -> Result<Response, ApiError> {
+    let request: DeleteJobRequest =
+        decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
+    let key = JobKey {
+        job_id: request.job_id.ok_or(JobsError::JobIdRequired)?,
+        cluster: request.cluster.as_deref(),
+        start_time: request.start_time,
+    };
+    let db = ctx.platform.sql()?;
+    let db = db.as_ref();
+    let id = in_transaction::<_, JobsError>(db, || {
+        let id = find_by_key(db, &key, false, unix_now())?
+            .and_then(|job| job.id)
+            .ok_or(JobsError::FindJobByRequest(LookupError::NoRows))?;
+        delete_row(db, id)?;
+        Ok(id)
+    })?;
+    deleted(format!("Successfully deleted job {id}"))
+}
+
+/// Which tagged jobs `delete_job_before` keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OmitTagged {
+    /// Delete tagged jobs too.
+    None,
+    /// Keep every job with a tag.
+    All,
+    /// Keep jobs with a tag other than the automatic `app` and `jobClass` tags.
+    User,
+}
+
+impl OmitTagged {
+    pub fn parse(value: Option<&str>) -> Result<OmitTagged, QueryError> {
+        match value.unwrap_or_default() {
+            "" | "none" => Ok(OmitTagged::None),
+            "all" => Ok(OmitTagged::All),
+            "user" => Ok(OmitTagged::User),
+            _ => Err(QueryError::InvalidOmitTagged),
+        }
+    }
+
+    fn statement(self) -> &'static str {
+        match self {
+            OmitTagged::None => "DELETE FROM job WHERE start_time < ?",
+            OmitTagged::All => {
+                "DELETE FROM job WHERE start_time < ? \
+                 AND NOT EXISTS (SELECT 1 FROM jobtag WHERE jobtag.job_id = job.id)"
+            }
+            OmitTagged::User => {
+                "DELETE FROM job WHERE start_time < ? \
+                 AND NOT EXISTS (SELECT 1 FROM jobtag JOIN tag ON tag.id = jobtag.tag_id \
+                 WHERE jobtag.job_id = job.id AND tag.tag_type NOT IN ('app', 'jobClass'))"
+            }
+        }
+    }
+}
+
+/// Deletes the jobs that started before `ts` (running ones too) except those `omit` keeps.
+pub(crate) fn delete_before(db: &dyn Sql, ts: i64, omit: OmitTagged) -> Result<u64, JobsError> {
+    db.execute(omit.statement(), &[Value::Integer(ts)])
+        .map_err(JobsError::DeleteJobs)?;
+    Ok(db.changes())
+}
+
+/// `DELETE /api/jobs/delete_job_before/{ts}?omit-tagged=none|all|user`.
+pub fn delete_jobs_before(ctx: &Ctx) -> Result<Response, ApiError> {
+    let ts =
+        parse_int(ctx.param("ts")).map_err(|error| JobsError::PathInteger { name: "ts", error })?;
+    let query = ctx.query();
+    let omit = query
+        .iter()
+        .find(|(key, _)| key == "omit-tagged")
+        .map(|(_, value)| value.as_str());
+    let omit = OmitTagged::parse(omit).map_err(JobsError::Query)?;
+    let db = ctx.platform.sql()?;
+    let count = delete_before(db.as_ref(), ts, omit)?;
+    deleted(format!("Successfully deleted {count} jobs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::tests::{database, insert_job};
+    use crate::tags::{attach_tag, find_or_create_tag, TagKey};
+
+    fn remaining(db: &dyn Sql) -> Vec<i64> {
+        db.execute("SELECT job_id FROM job ORDER BY job_id", &[])
+            .unwrap()
+            .rows
+            .iter()
+            .map(|row| row[0].as_i64().unwrap())
+            .collect()
+    }
+
+    /// Jobs 1 (untagged), 2 (app tag), 3 (user tag), 4 (started late), all but 4 before 100.
+    fn tagged_jobs() -> cc_store::native::NativeSql {
+        let db = database();
+        for job_id in 1..=3 {
+            insert_job(&db, job_id, "c", "u", "completed", 50);
+        }
+        insert_job(&db, 4, "c", "u", "running", 100);
+        for (job, kind) in [(2, "app"), (3, "bug")] {
+            let tag = find_or_create_tag(&db, &TagKey::new(kind, "x", "global")).unwrap();
+            attach_tag(&db, job, tag).unwrap();
+        }
+        db
+    }
+
+    #[test]
+    fn omit_tagged_modes() {
+        assert_eq!(OmitTagged::parse(None), Ok(OmitTagged::None));
+        assert_eq!(OmitTagged::parse(Some("")), Ok(OmitTagged::None));
+        assert_eq!(
+            OmitTagged::parse(Some("some")).unwrap_err().to_string(),
+            "omit-tagged must be one of: none, all, user"
+        );
+        let cases = [
+            (OmitTagged::None, 3, vec![4]),
+            (OmitTagged::All, 1, vec![2, 3, 4]),
+            (OmitTagged::User, 2, vec![3, 4]),
+        ];
+        for (omit, count, left) in cases {
+            let db = tagged_jobs();
+            assert_eq!(delete_before(&db, 100, omit).unwrap(), count, "{omit:?}");
+            assert_eq!(remaining(&db), left, "{omit:?}");
+        }
+    }
+
+    #[test]
+    fn deleting_a_job_removes_its_tag_links() {
+        let db = tagged_jobs();
+        assert_eq!(delete_row(&db, 2).unwrap(), 1);
+        assert_eq!(delete_row(&db, 2).unwrap(), 0);
+        let links = db.execute("SELECT count(*) FROM jobtag", &[]).unwrap();
+        assert_eq!(links.scalar(), Some(&Value::Integer(1)));
+    }
+}

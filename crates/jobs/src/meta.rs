@@ -1,0 +1,141 @@
+//! `PATCH /api/jobs/edit_meta/{id}` and `PATCH /api/jobs/edit_meta/` (spec jobs.md §9).
+//!
+//! The read-merge-write of the metadata runs in one transaction, so concurrent edits of
+//! different keys of one job all survive. There is no archive yet whose `meta.json` would need
+//! the same change.
+
+use cc_auth::job_scope;
+use cc_model::Job;
+use cc_store::{in_transaction, Sql, Value};
+use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
+use http::StatusCode;
+use serde::Deserialize;
+
+use crate::error::{JobsError, LookupError};
+use crate::repo::{find_by_id, find_by_key, unix_now, JobKey};
+use crate::strconv::parse_int;
+
+/// One metadata entry to set; an absent key or value is `""`, as in the reference.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaEntry {
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// The body of `edit_meta/`: the job as in stop_job, and the entry.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EditMetaRequest {
+    #[serde(default)]
+    pub job_id: Option<i64>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<i64>,
+    #[serde(default)]
+    pub payload: Option<MetaEntry>,
+}
+
+/// Sets one key of a job loaded with its metadata and writes the merged map back.
+fn set_metadata(db: &dyn Sql, job: &mut Job, entry: MetaEntry) -> Result<(), JobsError> {
+    let mut meta_data = job.meta_data.take().unwrap_or_default();
+    meta_data.insert(
+        entry.key.unwrap_or_default(),
+        entry.value.unwrap_or_default(),
+    );
+    let json = serde_json::to_string(&meta_data).unwrap_or_else(|_| "{}".into());
+    db.execute(
+        "UPDATE job SET meta_data = ? WHERE id = ?",
+        &[
+            Value::Text(json),
+            Value::Integer(job.id.unwrap_or_default()),
+        ],
+    )
+    .map_err(JobsError::UpdateMetadata)?;
+    job.meta_data = Some(meta_data);
+    Ok(())
+}
+
+/// `PATCH /api/jobs/edit_meta/{id}`: the job is found with row-level security. Answers the job
+/// with all its metadata (tags are not loaded).
+pub fn edit_meta_by_id(ctx: &Ctx) -> Result<Response, ApiError> {
+    let id = parse_int(ctx.param("id")).map_err(JobsError::ParseJobId)?;
+    let scope = job_scope(ctx.user.as_ref()).map_err(|error| JobsError::FindJob(error.into()))?;
+    let db = ctx.platform.sql()?;
+    let db = db.as_ref();
+    let job = in_transaction::<_, JobsError>(db, || {
+        let mut job = find_by_id(db, id, &scope, true, unix_now())?
+            .ok_or(JobsError::FindJob(LookupError::NoRows))?;
+        let entry = decode_strict(ctx.request.body()).map_err(JobsError::DecodeRequest)?;
+        set_metadata(db, &mut job, entry)?;
+        Ok(job)
+    })?;
+    json_response(StatusCode::OK, &job)
+}
+
+/// `PATCH /api/jobs/edit_meta/`: the job named by the body, without row-level security.
+pub fn edit_meta_by_request(ctx: &Ctx) -> Result<Response, ApiError> {
+    let request: EditMetaRequest =
+        decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
+    let key = JobKey {
+        job_id: request.job_id.ok_or(JobsError::JobIdRequired)?,
+        cluster: request.cluster.as_deref(),
+        start_time: request.start_time,
+    };
+    let db = ctx.platform.sql()?;
+    let db = db.as_ref();
+    let job = in_transaction::<_, JobsError>(db, || {
+        let mut job = find_by_key(db, &key, true, unix_now())?
+            .ok_or(JobsError::FindJobByRequest(LookupError::NoRows))?;
+        set_metadata(db, &mut job, request.payload.unwrap_or_default())?;
+        Ok(job)
+    })?;
+    json_response(StatusCode::OK, &job)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::tests::{database, insert_job};
+    use cc_auth::JobScope;
+
+    #[test]
+    fn entries_merge_into_the_stored_metadata() {
+        let db = database();
+        let id = insert_job(&db, 1, "c", "u", "running", 10);
+        let mut job = find_by_id(&db, id, &JobScope::All, true, 0)
+            .unwrap()
+            .unwrap();
+        let entry = |key: &str, value: &str| MetaEntry {
+            key: Some(key.into()),
+            value: Some(value.into()),
+        };
+        set_metadata(&db, &mut job, entry("jobName", "renamed")).unwrap();
+        set_metadata(&db, &mut job, entry("", "empty key")).unwrap();
+        let stored = find_by_id(&db, id, &JobScope::All, true, 0)
+            .unwrap()
+            .unwrap();
+        let meta = stored.meta_data.unwrap();
+        assert_eq!(meta["jobName"], "renamed");
+        assert_eq!(meta[""], "empty key");
+        assert_eq!(Some(meta), job.meta_data);
+    }
+
+    #[test]
+    fn jobs_without_metadata_get_a_new_map() {
+        let db = database();
+        let id = insert_job(&db, 1, "c", "u", "running", 10);
+        db.execute("UPDATE job SET meta_data = 'null'", &[])
+            .unwrap();
+        let mut job = find_by_id(&db, id, &JobScope::All, true, 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.meta_data, None);
+        set_metadata(&db, &mut job, MetaEntry::default()).unwrap();
+        let stored = db.execute("SELECT meta_data FROM job", &[]).unwrap();
+        assert_eq!(stored.scalar(), Some(&Value::from(r#"{"":""}"#)));
+    }
+}

@@ -1,0 +1,230 @@
+//! `POST|PUT /api/jobs/stop_job/` (spec jobs.md §3).
+
+use cc_model::{Job, JobState};
+use cc_store::{in_transaction, Sql, StoreError, Value};
+use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
+use http::StatusCode;
+use serde::Deserialize;
+
+use crate::error::{JobsError, LookupError};
+use crate::repo::{find_by_key, unix_now, JobKey};
+
+/// Why a found job cannot be stopped as requested.
+#[derive(Debug, thiserror::Error)]
+pub enum StopProblem {
+    #[error("job has already been stopped (state is: {0})")]
+    AlreadyStopped(JobState),
+    #[error("stopTime {stop_time} must be larger/equal than startTime {start_time}")]
+    StopBeforeStart { stop_time: i64, start_time: i64 },
+    #[error("invalid requested job state: {0:?}")]
+    InvalidState(String),
+    /// Spec jobs.md §13 recommendation: the reference accepts `running` and leaves a "stopped"
+    /// job running.
+    #[error("a job cannot be stopped in state \"running\"")]
+    StillRunning,
+    #[error("marking job as '{state}' (duration: {duration}) in DB failed: {error}")]
+    Marking {
+        state: JobState,
+        duration: i64,
+        error: StoreError,
+    },
+}
+
+impl StopProblem {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            StopProblem::AlreadyStopped(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            StopProblem::StopBeforeStart { .. }
+            | StopProblem::InvalidState(_)
+            | StopProblem::StillRunning => StatusCode::BAD_REQUEST,
+            StopProblem::Marking { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The body of `stop_job`. A missing `stopTime` is 0, as in the reference.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StopJobRequest {
+    #[serde(default)]
+    pub job_id: Option<i64>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<i64>,
+    #[serde(default)]
+    pub job_state: Option<String>,
+    #[serde(default)]
+    pub stop_time: Option<i64>,
+}
+
+/// The state rules of a stop (spec jobs.md §3 steps 3–6): the new state and duration.
+pub(crate) fn stop_outcome(
+    job: &Job,
+    requested_state: Option<&str>,
+    stop_time: i64,
+) -> Result<(JobState, i64), StopProblem> {
+    if job.job_state != JobState::Running {
+        return Err(StopProblem::AlreadyStopped(job.job_state));
+    }
+    if job.start_time > stop_time {
+        return Err(StopProblem::StopBeforeStart {
+            stop_time,
+            start_time: job.start_time,
+        });
+    }
+    let state = match requested_state.unwrap_or_default() {
+        "" => JobState::Completed,
+        name => {
+            JobState::from_name(name).ok_or_else(|| StopProblem::InvalidState(name.to_owned()))?
+        }
+    };
+    if state == JobState::Running {
+        return Err(StopProblem::StillRunning);
+    }
+    Ok((state, stop_time.saturating_sub(job.start_time)))
+}
+
+/// Finds, checks and updates the job under the write lock, so two concurrent stops of one job
+/// cannot both succeed. The stopped job is returned with its metadata (spec jobs.md §13
+/// recommendation; the reference answers `metaData: null`).
+pub(crate) fn stop(db: &dyn Sql, request: &StopJobRequest, now: i64) -> Result<Job, JobsError> {
+    let key = JobKey {
+        job_id: request.job_id.ok_or(JobsError::JobIdRequired)?,
+        cluster: request.cluster.as_deref(),
+        start_time: request.start_time,
+    };
+    in_transaction(db, || {
+        let mut job =
+            find_by_key(db, &key, true, now)?.ok_or(JobsError::FindJob(LookupError::NoRows))?;
+        let id = job.id.unwrap_or_default();
+        let failed = |problem| JobsError::Stop {
+            job_id: job.job_id,
+            id,
+            cluster: job.cluster.clone(),
+            problem,
+        };
+        let (state, duration) = stop_outcome(
+            &job,
+            request.job_state.as_deref(),
+            request.stop_time.unwrap_or_default(),
+        )
+        .map_err(failed)?;
+        db.execute(
+            "UPDATE job SET job_state = ?, duration = ? WHERE id = ?",
+            &[
+                Value::from(state.as_str()),
+                Value::Integer(duration),
+                Value::Integer(id),
+            ],
+        )
+        .map_err(|error| {
+            failed(StopProblem::Marking {
+                state,
+                duration,
+                error,
+            })
+        })?;
+        job.job_state = state;
+        job.duration = duration;
+        Ok(job)
+    })
+}
+
+/// `POST|PUT /api/jobs/stop_job/`: 200 with the stopped job. There is no archive yet, so the
+/// job keeps `monitoringStatus` as it was (normally 1, archiving pending).
+pub fn stop_job(ctx: &Ctx) -> Result<Response, ApiError> {
+    let request: StopJobRequest =
+        decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
+    let db = ctx.platform.sql()?;
+    let job = stop(db.as_ref(), &request, unix_now())?;
+    json_response(StatusCode::OK, &job)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::tests::{database, insert_job};
+
+    fn request(body: &str) -> StopJobRequest {
+        serde_json::from_str(body).unwrap()
+    }
+
+    #[test]
+    fn state_rules_in_reference_order() {
+        let db = database();
+        let id = insert_job(&db, 5, "testcluster", "u", "running", 1000);
+        let job = crate::repo::find_by_id(&db, id, &cc_auth::JobScope::All, false, 0)
+            .unwrap()
+            .unwrap();
+        let outcome = |state: Option<&str>, stop: i64| {
+            stop_outcome(&job, state, stop).map_err(|problem| problem.to_string())
+        };
+        assert_eq!(outcome(None, 1600), Ok((JobState::Completed, 600)));
+        assert_eq!(outcome(Some(""), 1000), Ok((JobState::Completed, 0)));
+        assert_eq!(outcome(Some("failed"), 2000), Ok((JobState::Failed, 1000)));
+        assert_eq!(
+            outcome(Some("failed"), 999),
+            Err("stopTime 999 must be larger/equal than startTime 1000".into())
+        );
+        assert_eq!(
+            outcome(Some("exploded"), 2000),
+            Err("invalid requested job state: \"exploded\"".into())
+        );
+        assert_eq!(
+            outcome(Some("running"), 2000),
+            Err("a job cannot be stopped in state \"running\"".into())
+        );
+        let mut stopped = job.clone();
+        stopped.job_state = JobState::Timeout;
+        assert_eq!(
+            stop_outcome(&stopped, Some("exploded"), 0)
+                .unwrap_err()
+                .to_string(),
+            "job has already been stopped (state is: timeout)"
+        );
+    }
+
+    #[test]
+    fn stopping_updates_the_row_and_returns_the_job_with_metadata() {
+        let db = database();
+        let id = insert_job(&db, 5, "testcluster", "u", "running", 1000);
+        let job = stop(
+            &db,
+            &request(r#"{"jobId":5,"cluster":"testcluster","stopTime":1600,"jobState":"timeout"}"#),
+            9999,
+        )
+        .unwrap();
+        assert_eq!(job.id, Some(id));
+        assert_eq!((job.job_state, job.duration), (JobState::Timeout, 600));
+        assert_eq!(job.meta_data.unwrap()["jobName"], "x");
+        let stored = db
+            .execute("SELECT job_state, duration FROM job", &[])
+            .unwrap();
+        assert_eq!(
+            stored.rows[0],
+            [Value::from("timeout"), Value::Integer(600)]
+        );
+
+        let again = stop(&db, &request(r#"{"jobId":5,"stopTime":1700}"#), 9999).unwrap_err();
+        assert_eq!(
+            again.to_string(),
+            format!("jobId 5 (id {id}) on testcluster : job has already been stopped (state is: timeout)")
+        );
+        assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn missing_job_id_and_unknown_jobs_are_rejected() {
+        let db = database();
+        let missing = stop(&db, &request(r#"{"stopTime":1}"#), 0).unwrap_err();
+        assert_eq!(missing.to_string(), "the field 'jobId' is required");
+        assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+        let unknown = stop(&db, &request(r#"{"jobId":1,"stopTime":1}"#), 0).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "finding job failed: sql: no rows in result set"
+        );
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    }
+}

@@ -2,6 +2,7 @@
 
 mod keygen;
 mod token;
+mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -24,11 +25,14 @@ enum Command {
     Keygen(keygen::Args),
     /// Mint an API token (JWT) for a user.
     Token(token::Args),
+    /// Manage local users in the SQLite database.
+    User(user::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Keygen(args) => keygen::run(args),
         Command::Token(args) => token::run(args),
+        Command::User(args) => user::run(args),
     }
 }

@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Rejects names that no role check would recognise (role checks are case-sensitive).
-fn parse_roles(list: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) fn parse_roles(list: &str) -> anyhow::Result<Vec<String>> {
     let roles: Vec<String> = list
         .split(',')
         .map(str::trim)

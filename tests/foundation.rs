@@ -1,44 +1,40 @@
 //! End-to-end tests of the foundation: the real components served by `cc-spin up`.
 
-use std::sync::OnceLock;
-
 use cc_spin_e2e::{get, send, Keys, Reply, Runner, RunnerConfig};
 use serde_json::json;
 
 const NOT_FOUND_BODY: &str =
     "{\"status\":\"Resource not found\",\"error\":\"the requested endpoint does not exist\"}\n";
 
-/// One app runner shared by the read-only tests of this file.
+/// The app served for one test (each test starts its own runner, so none outlives the tests).
 struct App {
     keys: Keys,
     runner: Runner,
     _state: tempfile::TempDir,
 }
 
-fn app() -> &'static App {
-    static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(|| {
-        let keys = Keys::generate();
-        let state = tempfile::tempdir().unwrap();
-        let runner = Runner::start(&RunnerConfig::app(&keys), state.path());
-        App {
-            keys,
-            runner,
-            _state: state,
-        }
-    })
+fn app() -> App {
+    let keys = Keys::generate();
+    let state = tempfile::tempdir().unwrap();
+    let runner = Runner::start(&RunnerConfig::app(&keys), state.path());
+    App {
+        keys,
+        runner,
+        _state: state,
+    }
 }
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-fn get_clusters(query: &str, token: &str) -> Reply {
-    let app = app();
-    get(
-        &app.runner.url(&format!("/api/clusters/{query}")),
-        &[("Authorization", &bearer(token))],
-    )
+impl App {
+    fn get_clusters(&self, query: &str, token: &str) -> Reply {
+        get(
+            &self.runner.url(&format!("/api/clusters/{query}")),
+            &[("Authorization", &bearer(token))],
+        )
+    }
 }
 
 fn assert_unauthorized(reply: &Reply, message: &str) {
@@ -85,13 +81,14 @@ fn missing_or_invalid_tokens_get_401_json() {
 
 #[test]
 fn api_group_applies_its_role_rule() {
-    let keys = &app().keys;
+    let app = app();
+    let keys = &app.keys;
     for roles in [
         &["api"][..],
         &["admin", "api"],
         &["admin", "support", "api"],
     ] {
-        let reply = get_clusters("", &keys.token("u", roles, 600));
+        let reply = app.get_clusters("", &keys.token("u", roles, 600));
         assert_eq!(
             reply.status,
             200,
@@ -108,7 +105,7 @@ fn api_group_applies_its_role_rule() {
         &["API"],
         &[],
     ] {
-        let reply = get_clusters("", &keys.token("u", roles, 600));
+        let reply = app.get_clusters("", &keys.token("u", roles, 600));
         assert_unauthorized(&reply, "unauthorized");
     }
 }
@@ -124,8 +121,9 @@ fn both_token_headers_are_accepted() {
 
 #[test]
 fn clusters_lists_every_cluster_in_directory_order() {
-    let token = app().keys.token("admin", &["admin", "api"], 600);
-    let reply = get_clusters("", &token);
+    let app = app();
+    let token = app.keys.token("admin", &["admin", "api"], 600);
+    let reply = app.get_clusters("", &token);
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert!(reply.text().ends_with("}\n"));
@@ -141,8 +139,9 @@ fn clusters_lists_every_cluster_in_directory_order() {
 
 #[test]
 fn clusters_selects_one_cluster_or_rejects_unknown_names() {
-    let token = app().keys.token("api", &["api"], 600);
-    let emmy = get_clusters("?cluster=emmy", &token).json();
+    let app = app();
+    let token = app.keys.token("api", &["api"], 600);
+    let emmy = app.get_clusters("?cluster=emmy", &token).json();
     let clusters = emmy["clusters"].as_array().unwrap();
     assert_eq!(clusters.len(), 1);
     assert_eq!(clusters[0]["name"], "emmy");
@@ -154,7 +153,7 @@ fn clusters_selects_one_cluster_or_rejects_unknown_names() {
         ("?cluster=", ""),
         ("?cluster=..%2Femmy", "../emmy"),
     ] {
-        let reply = get_clusters(query, &token);
+        let reply = app.get_clusters(query, &token);
         assert_eq!(reply.status, 400, "{query}");
         assert_eq!(
             reply.json(),
@@ -165,9 +164,10 @@ fn clusters_selects_one_cluster_or_rejects_unknown_names() {
 
 #[test]
 fn clusters_body_is_identical_to_the_native_handler() {
-    let token = app().keys.token("api", &["api"], 600);
-    let through_wasm = get_clusters("?cluster=fritz", &token);
-    let native = native::serve_clusters("?cluster=fritz", &app().keys, &token);
+    let app = app();
+    let token = app.keys.token("api", &["api"], 600);
+    let through_wasm = app.get_clusters("?cluster=fritz", &token);
+    let native = native::serve_clusters("?cluster=fritz", &app.keys, &token);
     assert_eq!(through_wasm.body, native);
 }
 

@@ -8,8 +8,22 @@ use rusqlite::{params_from_iter, types::ValueRef, Connection};
 
 use crate::{Kv, QueryResult, Sql, StoreError, Value};
 
-/// Many component instances write at once: wait for the lock rather than fail.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a connection retries a locked database before giving up: with the pauses of
+/// [`wait_for_lock`] this is about 30 seconds.
+const BUSY_ATTEMPTS: i32 = 30_000;
+
+/// Many component instances write at once, each holding the write lock for well under a
+/// millisecond. SQLite's own busy timeout sleeps 1, 2, 5, 10 … ms between retries, which caps
+/// contended writes at a few hundred per second; short pauses first keep the lock busy instead.
+fn wait_for_lock(attempt: i32) -> bool {
+    let pause = match attempt {
+        0..=19 => Duration::from_micros(50),
+        20..=199 => Duration::from_micros(250),
+        _ => Duration::from_millis(1),
+    };
+    std::thread::sleep(pause);
+    attempt < BUSY_ATTEMPTS
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
@@ -25,8 +39,8 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Database(format!("creating {}: {e}", dir.display())))?;
     }
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mut conn = Connection::open(path)?;
+    conn.busy_handler(Some(wait_for_lock))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

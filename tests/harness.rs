@@ -95,6 +95,35 @@ pub fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
+/// Compiled components shared by all runners of the tests: every test starts runners on fresh
+/// state directories, and compiling the components again each time would dominate the suite.
+fn shared_compile_cache() -> PathBuf {
+    workspace_root().join("target/e2e-compile-cache")
+}
+
+/// Copies the files of `from` that `to` lacks (the runner's cache files are named by content hash).
+fn copy_new_files(from: &Path, to: &Path) {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    std::fs::create_dir_all(to).expect("cache directory can be created");
+    for entry in entries.map_while(Result::ok) {
+        let target = to.join(entry.file_name());
+        if !target.exists() {
+            // A concurrent test may be copying the same file: writing a private name and renaming
+            // keeps every reader from seeing a half-written artefact.
+            let partial = to.join(format!(
+                ".{}.{}",
+                entry.file_name().to_string_lossy(),
+                std::process::id()
+            ));
+            if std::fs::copy(entry.path(), &partial).is_ok() {
+                let _ = std::fs::rename(&partial, &target);
+            }
+        }
+    }
+}
+
 pub struct RunnerConfig {
     pub manifest: PathBuf,
     pub variables: Vec<(String, String)>,
@@ -139,6 +168,8 @@ impl Runner {
         listen: &str,
     ) -> Result<Runner, String> {
         build_once();
+        let runner_cache = state_dir.join("cache");
+        copy_new_files(&shared_compile_cache(), &runner_cache);
         let mut command = Command::new(binary("cc-spin"));
         command
             .args(["up", "--from"])
@@ -180,6 +211,7 @@ impl Runner {
                 }
             }
         };
+        copy_new_files(&runner_cache, &shared_compile_cache());
         // Keep draining stdout so the runner never blocks on a full pipe.
         std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         Ok(Runner {

@@ -1,66 +1,42 @@
 //! End-to-end tests of the foundation: the real components served by `cc-spin up`.
 
-use cc_spin_e2e::{get, send, Keys, Reply, Runner, RunnerConfig};
+use cc_spin_e2e::{
+    assert_error, get, send, Keys, Reply, Runner, RunnerConfig, TestApp, NOT_FOUND_BODY,
+};
 use serde_json::json;
 
-const NOT_FOUND_BODY: &str =
-    "{\"status\":\"Resource not found\",\"error\":\"the requested endpoint does not exist\"}\n";
-
-/// The app served for one test (each test starts its own runner, so none outlives the tests).
-struct App {
-    keys: Keys,
-    runner: Runner,
-    _state: tempfile::TempDir,
-}
-
-fn app() -> App {
-    let keys = Keys::generate();
-    let state = tempfile::tempdir().unwrap();
-    let runner = Runner::start(&RunnerConfig::app(&keys), state.path());
-    App {
-        keys,
-        runner,
-        _state: state,
-    }
+fn app() -> TestApp {
+    TestApp::start(RunnerConfig::app)
 }
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-impl App {
-    fn get_clusters(&self, query: &str, token: &str) -> Reply {
-        get(
-            &self.runner.url(&format!("/api/clusters/{query}")),
-            &[("Authorization", &bearer(token))],
-        )
-    }
-}
-
-fn assert_unauthorized(reply: &Reply, message: &str) {
-    assert_eq!(reply.status, 401, "{}", reply.text());
-    assert_eq!(reply.header("content-type"), Some("application/json"));
-    assert_eq!(
-        reply.text(),
-        format!("{{\"status\":\"Unauthorized\",\"error\":\"{message}\"}}\n")
-    );
+fn get_clusters(app: &TestApp, query: &str, token: &str) -> Reply {
+    get(
+        &app.runner.url(&format!("/api/clusters/{query}")),
+        &[("Authorization", &bearer(token))],
+    )
 }
 
 #[test]
 fn missing_or_invalid_tokens_get_401_json() {
     let app = app();
     let url = app.runner.url("/api/clusters/");
-    assert_unauthorized(&get(&url, &[]), "no user for secured check");
+    assert_error(&get(&url, &[]), 401, "no user for secured check");
 
     let stranger = Keys::generate().token("admin", &["admin", "api"], 3600);
-    assert_unauthorized(
+    assert_error(
         &get(&url, &[("X-Auth-Token", &stranger)]),
+        401,
         "token signature is invalid: ed25519: verification error",
     );
 
     let expired = app.keys.token("admin", &["admin", "api"], -60);
-    assert_unauthorized(
+    assert_error(
         &get(&url, &[("X-Auth-Token", &expired)]),
+        401,
         "token has invalid claims: token is expired",
     );
 
@@ -68,13 +44,15 @@ fn missing_or_invalid_tokens_get_401_json() {
     let hs256 = HS256Key::generate()
         .authenticate(Claims::create(Duration::from_hours(1)).with_subject("admin"))
         .unwrap();
-    assert_unauthorized(
+    assert_error(
         &get(&url, &[("X-Auth-Token", &hs256)]),
+        401,
         "token is unverifiable: error while executing keyfunc: only Ed25519/EdDSA supported",
     );
 
-    assert_unauthorized(
+    assert_error(
         &get(&url, &[("Authorization", "Basic YWRtaW46YWRtaW4=")]),
+        401,
         "token is malformed: token contains an invalid number of segments",
     );
 }
@@ -88,7 +66,7 @@ fn api_group_applies_its_role_rule() {
         &["admin", "api"],
         &["admin", "support", "api"],
     ] {
-        let reply = app.get_clusters("", &keys.token("u", roles, 600));
+        let reply = get_clusters(&app, "", &keys.token("u", roles, 600));
         assert_eq!(
             reply.status,
             200,
@@ -105,8 +83,8 @@ fn api_group_applies_its_role_rule() {
         &["API"],
         &[],
     ] {
-        let reply = app.get_clusters("", &keys.token("u", roles, 600));
-        assert_unauthorized(&reply, "unauthorized");
+        let reply = get_clusters(&app, "", &keys.token("u", roles, 600));
+        assert_error(&reply, 401, "unauthorized");
     }
 }
 
@@ -123,7 +101,7 @@ fn both_token_headers_are_accepted() {
 fn clusters_lists_every_cluster_in_directory_order() {
     let app = app();
     let token = app.keys.token("admin", &["admin", "api"], 600);
-    let reply = app.get_clusters("", &token);
+    let reply = get_clusters(&app, "", &token);
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert!(reply.text().ends_with("}\n"));
@@ -141,7 +119,7 @@ fn clusters_lists_every_cluster_in_directory_order() {
 fn clusters_selects_one_cluster_or_rejects_unknown_names() {
     let app = app();
     let token = app.keys.token("api", &["api"], 600);
-    let emmy = app.get_clusters("?cluster=emmy", &token).json();
+    let emmy = get_clusters(&app, "?cluster=emmy", &token).json();
     let clusters = emmy["clusters"].as_array().unwrap();
     assert_eq!(clusters.len(), 1);
     assert_eq!(clusters[0]["name"], "emmy");
@@ -153,7 +131,7 @@ fn clusters_selects_one_cluster_or_rejects_unknown_names() {
         ("?cluster=", ""),
         ("?cluster=..%2Femmy", "../emmy"),
     ] {
-        let reply = app.get_clusters(query, &token);
+        let reply = get_clusters(&app, query, &token);
         assert_eq!(reply.status, 400, "{query}");
         assert_eq!(
             reply.json(),
@@ -166,7 +144,7 @@ fn clusters_selects_one_cluster_or_rejects_unknown_names() {
 fn clusters_body_is_identical_to_the_native_handler() {
     let app = app();
     let token = app.keys.token("api", &["api"], 600);
-    let through_wasm = app.get_clusters("?cluster=fritz", &token);
+    let through_wasm = get_clusters(&app, "?cluster=fritz", &token);
     let native = native::serve_clusters("?cluster=fritz", &app.keys, &token);
     assert_eq!(through_wasm.body, native);
 }
@@ -246,7 +224,7 @@ fn ip_allow_list_guards_the_api_group() {
         state.path(),
     );
     let reply = get(&denied.url("/api/clusters/"), &[("X-Auth-Token", &token)]);
-    assert_unauthorized(&reply, "unknown ip: 127.0.0.1");
+    assert_error(&reply, 401, "unknown ip: 127.0.0.1");
     // Proxy headers are ignored unless the peer is a trusted proxy.
     let spoofed = get(
         &denied.url("/api/clusters/"),

@@ -259,6 +259,75 @@ impl Drop for Runner {
     }
 }
 
+/// The app served for one test by its own runner, with fresh keys and a private state directory
+/// that goes with it: each test sees only its own rows, and no runner outlives its test.
+pub struct TestApp {
+    pub keys: Keys,
+    pub runner: Runner,
+    _state: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Serves the configuration `config` makes for fresh keys.
+    pub fn start(config: impl FnOnce(&Keys) -> RunnerConfig) -> TestApp {
+        let state = tempfile::tempdir().expect("temporary state directory");
+        Self::start_in(state, config)
+    }
+
+    /// Like [`TestApp::start`], on a state directory the test may have filled beforehand.
+    pub fn start_in(
+        state: tempfile::TempDir,
+        config: impl FnOnce(&Keys) -> RunnerConfig,
+    ) -> TestApp {
+        let keys = Keys::generate();
+        let runner = Runner::start(&config(&keys), state.path());
+        TestApp {
+            keys,
+            runner,
+            _state: state,
+        }
+    }
+
+    /// The runner's SQLite database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.runner.state_dir.join("sqlite_db.db")
+    }
+}
+
+/// cc-backend's answer for a path under `/api/` (and the other API prefixes) that no route serves.
+pub const NOT_FOUND_BODY: &str =
+    "{\"status\":\"Resource not found\",\"error\":\"the requested endpoint does not exist\"}\n";
+
+/// Asserts cc-backend's error JSON: `status` with its text, and `message` escaped as Go's encoder
+/// does.
+pub fn assert_error(reply: &Reply, status: u16, message: &str) {
+    let status_text = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or_else(|| panic!("unexpected status {status}"));
+    // Go's encoder escapes these three for HTML safety.
+    let message = serde_json::to_string(message)
+        .expect("a string encodes")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    assert_eq!(
+        (reply.status, reply.text()),
+        (
+            status,
+            format!("{{\"status\":\"{status_text}\",\"error\":{message}}}\n").as_str()
+        )
+    );
+    assert_eq!(reply.header_values("content-type"), ["application/json"]);
+}
+
+/// An error whose message starts with `prefix` (decoder texts are serde's, not Go's).
+pub fn assert_error_prefix(reply: &Reply, status: u16, prefix: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text());
+    let message = reply.json()["error"].as_str().unwrap().to_owned();
+    assert!(message.starts_with(prefix), "{message}");
+}
+
 /// A response as the tests look at it.
 #[derive(Debug)]
 pub struct Reply {

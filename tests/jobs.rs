@@ -8,51 +8,46 @@
 use std::path::Path;
 use std::sync::Barrier;
 
-use cc_spin_e2e::{get, send, workspace_root, Keys, Reply, Runner, RunnerConfig};
+use cc_spin_e2e::{
+    assert_error, assert_error_prefix, get, send, workspace_root, Keys, Reply, Runner,
+    RunnerConfig, TestApp,
+};
 use serde_json::{json, Value};
 
 /// A start time of the recent past (2001-09-09).
 const BASE: i64 = 1_000_000_000;
 
+/// The app over the test clusters, with the job routes' helpers.
 struct App {
-    keys: Keys,
-    runner: Runner,
-    _state: tempfile::TempDir,
+    served: TestApp,
 }
 
 impl App {
     fn start() -> App {
-        let keys = Keys::generate();
-        let state = tempfile::tempdir().unwrap();
-        let config = RunnerConfig {
+        let served = TestApp::start(|keys| RunnerConfig {
             manifest: workspace_root().join("tests/fixtures/testcluster-spin.toml"),
             variables: vec![("jwt_public_key".into(), keys.public.clone())],
-        };
-        let runner = Runner::start(&config, state.path());
-        App {
-            keys,
-            runner,
-            _state: state,
-        }
+        });
+        App { served }
     }
 
     /// The batch-system adapter: roles exactly `[api]`.
     fn adapter(&self) -> String {
-        self.keys.token("adapter", &["api"], 3600)
+        self.served.keys.token("adapter", &["api"], 3600)
     }
 
     fn admin(&self) -> String {
-        self.keys.token("root", &["admin", "api"], 3600)
+        self.served.keys.token("root", &["admin", "api"], 3600)
     }
 
     fn user(&self, name: &str) -> String {
-        self.keys.token(name, &["api", "user"], 3600)
+        self.served.keys.token(name, &["api", "user"], 3600)
     }
 
     fn call(&self, method: &str, path: &str, token: &str, body: &str) -> Reply {
         send(
             method,
-            &self.runner.url(path),
+            &self.served.runner.url(path),
             &[("Authorization", &format!("Bearer {token}"))],
             body.as_bytes(),
         )
@@ -98,7 +93,7 @@ impl App {
     }
 
     fn row_count(&self, sql: &str) -> i64 {
-        let db = rusqlite::Connection::open(self.runner.state_dir.join("sqlite_db.db")).unwrap();
+        let db = rusqlite::Connection::open(self.served.db_path()).unwrap();
         db.query_row(sql, [], |row| row.get(0)).unwrap()
     }
 }
@@ -112,38 +107,6 @@ fn job_body(job_id: i64, start_time: i64, project: &str) -> Value {
         "resources": [{"hostname": "host123", "hwthreads": [0, 1, 2, 3, 4, 5, 6, 7]}],
         "metaData": {"jobScript": "blablabla..."}, "startTime": start_time
     })
-}
-
-fn error_body(status: &str, message: &str) -> String {
-    // Go's encoder escapes these three for HTML safety.
-    let message = serde_json::to_string(message)
-        .unwrap()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
-    format!("{{\"status\":\"{status}\",\"error\":{message}}}\n")
-}
-
-fn assert_error(reply: &Reply, status: u16, message: &str) {
-    let text = match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        422 => "Unprocessable Entity",
-        other => panic!("unexpected status {other}"),
-    };
-    assert_eq!(
-        (reply.status, reply.text()),
-        (status, error_body(text, message).as_str())
-    );
-    assert_eq!(reply.header("content-type"), Some("application/json"));
-}
-
-fn assert_error_prefix(reply: &Reply, status: u16, prefix: &str) {
-    assert_eq!(reply.status, status, "{}", reply.text());
-    let message = reply.json()["error"].as_str().unwrap().to_owned();
-    assert!(message.starts_with(prefix), "{message}");
 }
 
 #[test]
@@ -613,7 +576,7 @@ fn userapi_applies_row_level_security() {
     };
     assert_eq!(users(&app.user("alice")), ["alice"]);
     assert_eq!(
-        users(&app.keys.token("sup", &["api", "support"], 60)),
+        users(&app.served.keys.token("sup", &["api", "support"], 60)),
         ["alice", "bob"]
     );
     let bob_job = app
@@ -634,7 +597,7 @@ fn userapi_applies_row_level_security() {
         200
     );
     assert_error(
-        &app.get("/userapi/jobs/", &app.keys.token("x", &["user"], 60)),
+        &app.get("/userapi/jobs/", &app.served.keys.token("x", &["user"], 60)),
         401,
         "unauthorized",
     );

@@ -2,21 +2,18 @@
 //! `cc-spin up`, users created with the `cc-admin` binary on the runner's database while it runs,
 //! stored rows checked with rusqlite on the same file.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use cc_spin_e2e::{binary, get, send, unix_now, workspace_root, Keys, Reply, Runner, RunnerConfig};
+use cc_spin_e2e::{
+    assert_error, assert_error_prefix, binary, get, send, unix_now, workspace_root, Reply,
+    RunnerConfig, TestApp, NOT_FOUND_BODY,
+};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-const NOT_FOUND_BODY: &str =
-    "{\"status\":\"Resource not found\",\"error\":\"the requested endpoint does not exist\"}\n";
-
-/// A runner with its own state directory, so each test sees only its own rows.
+/// The app with the users and node-state routes' helpers.
 struct App {
-    keys: Keys,
-    runner: Runner,
-    _state: tempfile::TempDir,
+    served: TestApp,
 }
 
 impl App {
@@ -25,31 +22,29 @@ impl App {
     }
 
     fn start_in(state: tempfile::TempDir, machine_state_enabled: bool) -> App {
-        let keys = Keys::generate();
-        let mut config = RunnerConfig::app(&keys);
-        if machine_state_enabled {
-            config = config.variable("machine_state_enabled", "true");
-        }
-        let runner = Runner::start(&config, state.path());
-        App {
-            keys,
-            runner,
-            _state: state,
-        }
+        let served = TestApp::start_in(state, |keys| {
+            let config = RunnerConfig::app(keys);
+            if machine_state_enabled {
+                config.variable("machine_state_enabled", "true")
+            } else {
+                config
+            }
+        });
+        App { served }
     }
 
     fn admin_token(&self) -> String {
-        self.keys.token("admin", &["admin", "api"], 3600)
+        self.served.keys.token("admin", &["admin", "api"], 3600)
     }
 
     fn api_token(&self) -> String {
-        self.keys.token("robot", &["api"], 3600)
+        self.served.keys.token("robot", &["api"], 3600)
     }
 
     fn send(&self, method: &str, path: &str, token: &str, body: &str) -> Reply {
         send(
             method,
-            &self.runner.url(path),
+            &self.served.runner.url(path),
             &[("X-Auth-Token", token)],
             body.as_bytes(),
         )
@@ -59,12 +54,8 @@ impl App {
         self.send(method, path, &self.admin_token(), body)
     }
 
-    fn db_path(&self) -> PathBuf {
-        self.runner.state_dir.join("sqlite_db.db")
-    }
-
     fn db(&self) -> Connection {
-        let conn = Connection::open(self.db_path()).unwrap();
+        let conn = Connection::open(self.served.db_path()).unwrap();
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .unwrap();
         conn
@@ -76,7 +67,7 @@ impl App {
             .arg("user")
             .args(args)
             .arg("--db")
-            .arg(self.db_path())
+            .arg(self.served.db_path())
             .output()
             .unwrap();
         assert!(output.status.success(), "cc-admin {args:?}: {output:?}");
@@ -85,32 +76,6 @@ impl App {
     fn count(&self, sql: &str) -> i64 {
         self.db().query_row(sql, [], |row| row.get(0)).unwrap()
     }
-}
-
-fn assert_error(reply: &Reply, status: u16, message: &str) {
-    let status_text = match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        422 => "Unprocessable Entity",
-        _ => panic!("unexpected status {status}"),
-    };
-    assert_eq!(
-        (reply.status, reply.text()),
-        (
-            status,
-            format!("{{\"status\":\"{status_text}\",\"error\":\"{message}\"}}\n").as_str()
-        )
-    );
-    assert_eq!(reply.header_values("content-type"), ["application/json"]);
-}
-
-/// An error whose message starts with `prefix` (decoder texts are serde's, not Go's).
-fn assert_error_prefix(reply: &Reply, status: u16, prefix: &str) {
-    assert_eq!(reply.status, status, "{}", reply.text());
-    let error = reply.json()["error"].as_str().unwrap().to_owned();
-    assert!(error.starts_with(prefix), "{error}");
 }
 
 /// A 405 whose `Allow` headers name only methods of `allowed`. The component emits one header per
@@ -218,7 +183,7 @@ fn users_are_listed_for_admins_only() {
         "only admins are allowed to fetch a list of users",
     );
     assert_error(
-        &get(&app.runner.url("/api/users/"), &[]),
+        &get(&app.served.runner.url("/api/users/"), &[]),
         401,
         "no user for secured check",
     );
@@ -310,7 +275,7 @@ fn roles_and_projects_are_updated_with_reference_messages() {
     assert_error(
         &update(&app, "boss", json!({"remove-project": "P1"})),
         422,
-        r#"removing project failed: user \"boss\": Cannot remove project \"P1\" - Does not match"#,
+        r#"removing project failed: user "boss": Cannot remove project "P1" - Does not match"#,
     );
     ok(
         update(&app, "boss", json!({"remove-project": "p1"})),
@@ -324,7 +289,7 @@ fn roles_and_projects_are_updated_with_reference_messages() {
     assert_error(
         &update(&app, "alice", json!({"remove-project": "p1"})),
         422,
-        r#"removing project failed: user \"alice\" is not a manager"#,
+        r#"removing project failed: user "alice" is not a manager"#,
     );
     assert_error(
         &update(&app, "nobody", json!({"add-role": "api"})),
@@ -340,7 +305,7 @@ fn roles_and_projects_are_updated_with_reference_messages() {
     assert_error(
         &update(&app, "plain", json!({"add-role": "api", "role": "x"})),
         400,
-        r#"decoding request failed: json: unknown field \"role\""#,
+        r#"decoding request failed: json: unknown field "role""#,
     );
     assert_error_prefix(
         &update(&app, "plain", json!({"add-role": 5})),
@@ -505,7 +470,7 @@ fn bad_node_state_bodies_are_rejected_and_store_nothing() {
     assert_error(
         &post(r#"{"cluster":"fritz","nodes":[{"hostname":"f0101","cpus":1}]}"#),
         400,
-        r#"parsing request body failed: json: unknown field \"cpus\""#,
+        r#"parsing request body failed: json: unknown field "cpus""#,
     );
     assert_error(&post(""), 400, "parsing request body failed: EOF");
     assert_error(
@@ -523,11 +488,16 @@ fn bad_node_state_bodies_are_rejected_and_store_nothing() {
         assert_error_prefix(&post(body), 400, "parsing request body failed: json: ");
     }
     assert_error(
-        &send("POST", &app.runner.url("/api/nodestate/"), &[], b"{}"),
+        &send(
+            "POST",
+            &app.served.runner.url("/api/nodestate/"),
+            &[],
+            b"{}",
+        ),
         401,
         "no user for secured check",
     );
-    let user_token = app.keys.token("someone", &["api", "user"], 3600);
+    let user_token = app.served.keys.token("someone", &["api", "user"], 3600);
     assert_error(
         &app.send("POST", "/api/nodestate/", &user_token, "{}"),
         401,
@@ -613,7 +583,7 @@ fn machine_states_are_stored_and_served_when_enabled() {
     let conditional = |since: &str| {
         send(
             "GET",
-            &app.runner.url(path),
+            &app.served.runner.url(path),
             &[("X-Auth-Token", &token), ("If-Modified-Since", since)],
             b"",
         )
@@ -653,7 +623,7 @@ fn machine_states_are_stored_and_served_when_enabled() {
         "invalid cluster name",
     );
     assert_error(
-        &get(&app.runner.url(path), &[]),
+        &get(&app.served.runner.url(path), &[]),
         401,
         "no user for secured check",
     );
@@ -674,9 +644,9 @@ fn machine_state_routes_are_absent_by_default() {
         );
     }
     // Absent routes answer before authentication: no token still gets the 404, not a 401.
-    let anonymous = get(&app.runner.url("/api/machine_state/c/h"), &[]);
+    let anonymous = get(&app.served.runner.url("/api/machine_state/c/h"), &[]);
     assert_eq!((anonymous.status, anonymous.text()), (404, NOT_FOUND_BODY));
-    let kv = Connection::open(app.runner.state_dir.join("sqlite_key_value.db")).unwrap();
+    let kv = Connection::open(app.served.runner.state_dir.join("sqlite_key_value.db")).unwrap();
     let stored: i64 = kv
         .query_row("SELECT count(*) FROM spin_key_value", [], |row| row.get(0))
         .unwrap_or(0);

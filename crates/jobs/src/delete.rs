@@ -2,14 +2,14 @@
 //! `DELETE /api/jobs/delete_job_before/{ts}` (spec jobs.md §6). Jobs are deleted from the
 //! database only; their tags' `jobtag` rows go with them (foreign-key cascade).
 
-use cc_store::{in_transaction, Sql, Value};
+use cc_store::{Sql, Value};
 use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
 use http::StatusCode;
 use serde::Deserialize;
 
-use crate::error::{JobsError, LookupError};
+use crate::error::JobsError;
 use crate::query::QueryError;
-use crate::repo::{find_by_key, unix_now, JobKey};
+use crate::repo::{on_requested_job, unix_now, JobKey};
 use crate::start::Message;
 use crate::strconv::parse_int;
 
@@ -52,17 +52,15 @@ pub fn delete_job_by_id(ctx: &Ctx) -> Result<Response, ApiError> {
 pub fn delete_job_by_request(ctx: &Ctx) -> Result<Response, ApiError> {
     let request: DeleteJobRequest =
         decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
-    let key = JobKey {
-        job_id: request.job_id.ok_or(JobsError::JobIdRequired)?,
-        cluster: request.cluster.as_deref(),
-        start_time: request.start_time,
-    };
+    let key = JobKey::requested(
+        request.job_id,
+        request.cluster.as_deref(),
+        request.start_time,
+    )?;
     let db = ctx.platform.sql()?;
     let db = db.as_ref();
-    let id = in_transaction::<_, JobsError>(db, || {
-        let id = find_by_key(db, &key, false, unix_now())?
-            .and_then(|job| job.id)
-            .ok_or(JobsError::FindJobByRequest(LookupError::NoRows))?;
+    let id = on_requested_job(db, &key, false, unix_now(), |job| {
+        let id = job.id.unwrap_or_default();
         delete_row(db, id)?;
         Ok(id)
     })?;

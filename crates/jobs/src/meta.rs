@@ -12,7 +12,7 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use crate::error::{JobsError, LookupError};
-use crate::repo::{find_by_id, find_by_key, unix_now, JobKey};
+use crate::repo::{find_by_id, on_requested_job, unix_now, JobKey};
 use crate::strconv::parse_int;
 
 /// One metadata entry to set; an absent key or value is `""`, as in the reference.
@@ -80,16 +80,14 @@ pub fn edit_meta_by_id(ctx: &Ctx) -> Result<Response, ApiError> {
 pub fn edit_meta_by_request(ctx: &Ctx) -> Result<Response, ApiError> {
     let request: EditMetaRequest =
         decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
-    let key = JobKey {
-        job_id: request.job_id.ok_or(JobsError::JobIdRequired)?,
-        cluster: request.cluster.as_deref(),
-        start_time: request.start_time,
-    };
+    let key = JobKey::requested(
+        request.job_id,
+        request.cluster.as_deref(),
+        request.start_time,
+    )?;
     let db = ctx.platform.sql()?;
     let db = db.as_ref();
-    let job = in_transaction::<_, JobsError>(db, || {
-        let mut job = find_by_key(db, &key, true, unix_now())?
-            .ok_or(JobsError::FindJobByRequest(LookupError::NoRows))?;
+    let job = on_requested_job(db, &key, true, unix_now(), |mut job| {
         set_metadata(db, &mut job, request.payload.unwrap_or_default())?;
         Ok(job)
     })?;
@@ -99,25 +97,20 @@ pub fn edit_meta_by_request(ctx: &Ctx) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repo::tests::{database, insert_job};
-    use cc_auth::JobScope;
+    use crate::repo::tests::{database, insert_job, stored_job};
 
     #[test]
     fn entries_merge_into_the_stored_metadata() {
         let db = database();
         let id = insert_job(&db, 1, "c", "u", "running", 10);
-        let mut job = find_by_id(&db, id, &JobScope::All, true, 0)
-            .unwrap()
-            .unwrap();
+        let mut job = stored_job(&db, id, true, 0);
         let entry = |key: &str, value: &str| MetaEntry {
             key: Some(key.into()),
             value: Some(value.into()),
         };
         set_metadata(&db, &mut job, entry("jobName", "renamed")).unwrap();
         set_metadata(&db, &mut job, entry("", "empty key")).unwrap();
-        let stored = find_by_id(&db, id, &JobScope::All, true, 0)
-            .unwrap()
-            .unwrap();
+        let stored = stored_job(&db, id, true, 0);
         let meta = stored.meta_data.unwrap();
         assert_eq!(meta["jobName"], "renamed");
         assert_eq!(meta[""], "empty key");
@@ -130,9 +123,7 @@ mod tests {
         let id = insert_job(&db, 1, "c", "u", "running", 10);
         db.execute("UPDATE job SET meta_data = 'null'", &[])
             .unwrap();
-        let mut job = find_by_id(&db, id, &JobScope::All, true, 0)
-            .unwrap()
-            .unwrap();
+        let mut job = stored_job(&db, id, true, 0);
         assert_eq!(job.meta_data, None);
         set_metadata(&db, &mut job, MetaEntry::default()).unwrap();
         let stored = db.execute("SELECT meta_data FROM job", &[]).unwrap();

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use cc_auth::{JobScope, User};
 use cc_model::{ConcurrentJobs, Job, JobState, Tag};
-use cc_store::{Sql, Value};
+use cc_store::{in_transaction, Sql, Value};
 use serde::de::DeserializeOwned;
 
-use crate::error::JobsError;
+use crate::error::{JobsError, LookupError};
 use crate::tags::can_read;
 
 /// The columns of a job as the REST routes show it; `meta_data` only where a route loads it.
@@ -149,6 +149,21 @@ pub(crate) fn scope_condition(scope: &JobScope) -> Option<Condition> {
     }
 }
 
+/// The first job a [`select_jobs`] query finds.
+fn first_job(
+    db: &dyn Sql,
+    sql: &str,
+    params: &[Value],
+    now: i64,
+) -> Result<Option<Job>, JobsError> {
+    let result = db.execute(sql, params)?;
+    result
+        .rows
+        .first()
+        .map(|row| job_from_row(row, now))
+        .transpose()
+}
+
 /// The job with database id `id`, if `scope` lets the caller see it.
 pub(crate) fn find_by_id(
     db: &dyn Sql,
@@ -164,12 +179,7 @@ pub(crate) fn find_by_id(
         sql.push_str(&condition.sql);
         params.extend(condition.params);
     }
-    let result = db.execute(&sql, &params)?;
-    result
-        .rows
-        .first()
-        .map(|row| job_from_row(row, now))
-        .transpose()
+    first_job(db, &sql, &params, now)
 }
 
 /// How start/stop/delete/edit-meta name a job in their body (spec jobs.md §4).
@@ -178,6 +188,22 @@ pub(crate) struct JobKey<'a> {
     pub job_id: i64,
     pub cluster: Option<&'a str>,
     pub start_time: Option<i64>,
+}
+
+impl<'a> JobKey<'a> {
+    /// The key from the `jobId`, `cluster` and `startTime` fields of a request body; only
+    /// `jobId` is required.
+    pub(crate) fn requested(
+        job_id: Option<i64>,
+        cluster: Option<&'a str>,
+        start_time: Option<i64>,
+    ) -> Result<Self, JobsError> {
+        Ok(JobKey {
+            job_id: job_id.ok_or(JobsError::JobIdRequired)?,
+            cluster,
+            start_time,
+        })
+    }
 }
 
 /// The job `key` names, without row-level security; of several matches the newest row (highest
@@ -199,12 +225,23 @@ pub(crate) fn find_by_key(
         params.push(Value::Integer(start_time));
     }
     sql.push_str(" ORDER BY id DESC LIMIT 1");
-    let result = db.execute(&sql, &params)?;
-    result
-        .rows
-        .first()
-        .map(|row| job_from_row(row, now))
-        .transpose()
+    first_job(db, &sql, &params, now)
+}
+
+/// Finds the job a request body names (delete_job/, edit_meta/) and acts on it in one
+/// transaction. No such job is [`JobsError::FindJobByRequest`] (stop_job answers 404 instead).
+pub(crate) fn on_requested_job<T>(
+    db: &dyn Sql,
+    key: &JobKey<'_>,
+    with_metadata: bool,
+    now: i64,
+    action: impl FnOnce(Job) -> Result<T, JobsError>,
+) -> Result<T, JobsError> {
+    in_transaction(db, || {
+        let job = find_by_key(db, key, with_metadata, now)?
+            .ok_or(JobsError::FindJobByRequest(LookupError::NoRows))?;
+        action(job)
+    })
 }
 
 /// SQLite's default limit of bound parameters is 32766; stay far below it.
@@ -267,7 +304,6 @@ pub(crate) fn unix_now() -> i64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use cc_store::in_transaction;
     use cc_store::native::NativeSql;
 
     pub(crate) fn database() -> NativeSql {
@@ -305,6 +341,13 @@ pub(crate) mod tests {
         db.last_insert_rowid()
     }
 
+    /// The stored job with database id `id`, which must exist.
+    pub(crate) fn stored_job(db: &dyn Sql, id: i64, with_metadata: bool, now: i64) -> Job {
+        find_by_id(db, id, &JobScope::All, with_metadata, now)
+            .unwrap()
+            .unwrap()
+    }
+
     pub(crate) fn user(name: &str, roles: &[&str]) -> User {
         User {
             username: name.into(),
@@ -317,17 +360,13 @@ pub(crate) mod tests {
     fn rows_written_by_cc_backend_are_read_with_blob_json() {
         let db = database();
         let id = insert_job(&db, 7, "testcluster", "alice", "completed", 1000);
-        let job = find_by_id(&db, id, &JobScope::All, true, 5000)
-            .unwrap()
-            .unwrap();
+        let job = stored_job(&db, id, true, 5000);
         assert_eq!(job.id, Some(id));
         assert_eq!(job.duration, 60, "stopped jobs keep their stored duration");
         assert_eq!(job.resources.unwrap()[0].hwthreads, [0, 1]);
         assert_eq!(job.meta_data.unwrap()["jobName"], "x");
         assert_eq!(job.footprint.unwrap()["flops_any_avg"], 1.5);
-        let without_meta = find_by_id(&db, id, &JobScope::All, false, 5000)
-            .unwrap()
-            .unwrap();
+        let without_meta = stored_job(&db, id, false, 5000);
         assert_eq!(without_meta.meta_data, None);
     }
 
@@ -335,9 +374,7 @@ pub(crate) mod tests {
     fn running_jobs_report_their_age_as_duration() {
         let db = database();
         let id = insert_job(&db, 7, "testcluster", "alice", "running", 1000);
-        let job = find_by_id(&db, id, &JobScope::All, false, 5000)
-            .unwrap()
-            .unwrap();
+        let job = stored_job(&db, id, false, 5000);
         assert_eq!(job.duration, 4000);
     }
 
@@ -397,6 +434,17 @@ pub(crate) mod tests {
         assert_eq!(found(key(Some("testcluster"), None)), Some(newer));
         assert_eq!(found(key(Some("testcluster"), Some(1000))), Some(newer - 1));
         assert_eq!(found(key(Some("testcluster"), Some(3))), None);
+        let requested = |key| on_requested_job(&db, &key, false, 0, |job| Ok(job.id));
+        assert_eq!(
+            requested(key(Some("testcluster"), None)).unwrap(),
+            Some(newer)
+        );
+        let missing = requested(key(Some("testcluster"), Some(3))).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "finding job failed: sql: no rows in result set"
+        );
+        assert_eq!(missing.status(), http::StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     #[test]

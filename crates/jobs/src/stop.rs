@@ -89,11 +89,11 @@ pub(crate) fn stop_outcome(
 /// cannot both succeed. The stopped job is returned with its metadata (spec jobs.md §13
 /// recommendation; the reference answers `metaData: null`).
 pub(crate) fn stop(db: &dyn Sql, request: &StopJobRequest, now: i64) -> Result<Job, JobsError> {
-    let key = JobKey {
-        job_id: request.job_id.ok_or(JobsError::JobIdRequired)?,
-        cluster: request.cluster.as_deref(),
-        start_time: request.start_time,
-    };
+    let key = JobKey::requested(
+        request.job_id,
+        request.cluster.as_deref(),
+        request.start_time,
+    )?;
     in_transaction(db, || {
         let mut job =
             find_by_key(db, &key, true, now)?.ok_or(JobsError::FindJob(LookupError::NoRows))?;
@@ -144,7 +144,7 @@ pub fn stop_job(ctx: &Ctx) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repo::tests::{database, insert_job};
+    use crate::repo::tests::{database, insert_job, stored_job};
 
     fn request(body: &str) -> StopJobRequest {
         serde_json::from_str(body).unwrap()
@@ -154,9 +154,7 @@ mod tests {
     fn state_rules_in_reference_order() {
         let db = database();
         let id = insert_job(&db, 5, "testcluster", "u", "running", 1000);
-        let job = crate::repo::find_by_id(&db, id, &cc_auth::JobScope::All, false, 0)
-            .unwrap()
-            .unwrap();
+        let job = stored_job(&db, id, false, 0);
         let outcome = |state: Option<&str>, stop: i64| {
             stop_outcome(&job, state, stop).map_err(|problem| problem.to_string())
         };

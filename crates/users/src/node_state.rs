@@ -351,51 +351,50 @@ mod tests {
         i64,
     );
 
+    /// The rows `sql` selects, each read by `read`.
+    fn select<T>(db: &NativeSql, sql: &str, read: impl Fn(&[Value]) -> T) -> Vec<T> {
+        let result = db.execute(sql, &[]).unwrap();
+        result.rows.iter().map(|row| read(row)).collect()
+    }
+
+    /// Column `index`, which must be text.
+    fn text(row: &[Value], index: usize) -> String {
+        row[index].as_str().unwrap().to_owned()
+    }
+
+    /// Column `index`, which must be an integer.
+    fn int(row: &[Value], index: usize) -> i64 {
+        row[index].as_i64().unwrap()
+    }
+
     fn state_rows(db: &NativeSql) -> Vec<StateRow> {
-        let result = db
-            .execute(
-                "SELECT n.hostname, s.node_state, s.health_state, s.health_metrics, \
-                 s.cpus_allocated, s.memory_allocated, s.gpus_allocated, s.jobs_running, \
-                 s.time_stamp FROM node_state s JOIN node n ON n.id = s.node_id ORDER BY s.id",
-                &[],
-            )
-            .unwrap();
-        result
-            .rows
-            .iter()
-            .map(|row| {
-                let text = |index: usize| row[index].as_str().unwrap().to_owned();
-                let int = |index: usize| row[index].as_i64().unwrap();
+        select(
+            db,
+            "SELECT n.hostname, s.node_state, s.health_state, s.health_metrics, \
+             s.cpus_allocated, s.memory_allocated, s.gpus_allocated, s.jobs_running, \
+             s.time_stamp FROM node_state s JOIN node n ON n.id = s.node_id ORDER BY s.id",
+            |row| {
                 (
-                    text(0),
-                    text(1),
-                    text(2),
+                    text(row, 0),
+                    text(row, 1),
+                    text(row, 2),
                     row[3].as_str().map(str::to_owned),
-                    int(4),
-                    int(5),
-                    int(6),
-                    int(7),
-                    int(8),
+                    int(row, 4),
+                    int(row, 5),
+                    int(row, 6),
+                    int(row, 7),
+                    int(row, 8),
                 )
-            })
-            .collect()
+            },
+        )
     }
 
     fn nodes(db: &NativeSql) -> Vec<(String, String, String)> {
-        let result = db
-            .execute(
-                "SELECT hostname, cluster, subcluster FROM node ORDER BY id",
-                &[],
-            )
-            .unwrap();
-        result
-            .rows
-            .iter()
-            .map(|row| {
-                let text = |index: usize| row[index].as_str().unwrap().to_owned();
-                (text(0), text(1), text(2))
-            })
-            .collect()
+        select(
+            db,
+            "SELECT hostname, cluster, subcluster FROM node ORDER BY id",
+            |row| (text(row, 0), text(row, 1), text(row, 2)),
+        )
     }
 
     #[test]

@@ -1,5 +1,6 @@
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 
+use crate::respond::with_content_type;
 use crate::Response;
 
 /// A failed request, answered as cc-backend's `{"status":"<status text>","error":"<message>"}`.
@@ -64,18 +65,17 @@ pub(crate) fn error_response_with_text(
         status: status_text,
         error: message,
     };
-    let mut response = Response::new(cc_model::json::to_go_json(&body).unwrap_or_default());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    with_content_type(
+        status,
+        cc_model::json::to_go_json(&body).unwrap_or_default(),
+        "application/json",
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header;
 
     #[test]
     fn error_json_has_go_shape_and_status_text() {

@@ -15,7 +15,7 @@ pub use auth::authenticate;
 pub use decode::decode_strict;
 pub use error::{error_response, ApiError};
 pub use platform::{Platform, Variables};
-pub use respond::{endpoint_not_found, json_response, text_response};
+pub use respond::{endpoint_not_found, json_response, text_response, with_content_type};
 pub use router::{dispatch, Ctx, Handler, Params, Route};
 
 #[cfg(feature = "native")]

@@ -19,7 +19,12 @@ pub fn text_response(status: StatusCode, text: impl Into<String>) -> Response {
     )
 }
 
-fn with_content_type(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Response {
+/// A response with `body` and its `Content-Type`.
+pub fn with_content_type(
+    status: StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     response

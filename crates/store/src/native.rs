@@ -34,6 +34,23 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Switching a new file to WAL needs an exclusive lock, and SQLite reports a concurrent opener's
+/// lock at once instead of calling the busy handler: retry with the same pauses.
+fn switch_to_wal(conn: &Connection) -> Result<(), StoreError> {
+    let mut attempt = 0;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(error)
+                if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && wait_for_lock(attempt) =>
+            {
+                attempt += 1;
+            }
+            outcome => return Ok(outcome?),
+        }
+    }
+}
+
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -41,7 +58,7 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     }
     let mut conn = Connection::open(path)?;
     conn.busy_handler(Some(wait_for_lock))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    switch_to_wal(&conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)

@@ -98,6 +98,30 @@ fn both_token_headers_are_accepted() {
 }
 
 #[test]
+fn verified_signatures_are_remembered_but_expiry_still_applies() {
+    let app = app();
+    let token = app.keys.token("admin", &["admin", "api"], 2);
+    let url = app.runner.url("/api/clusters/?cluster=alex");
+    assert_eq!(get(&url, &[("X-Auth-Token", &token)]).status, 200);
+    let kv = rusqlite::Connection::open(app.runner.state_dir.join("sqlite_key_value.db")).unwrap();
+    let remembered: i64 = kv
+        .query_row(
+            "SELECT count(*) FROM spin_key_value WHERE key LIKE 'jwt-verified/%'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(remembered, 1);
+    assert_eq!(get(&url, &[("X-Auth-Token", &token)]).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    assert_error(
+        &get(&url, &[("X-Auth-Token", &token)]),
+        401,
+        "token has invalid claims: token is expired",
+    );
+}
+
+#[test]
 fn clusters_lists_every_cluster_in_directory_order() {
     let app = app();
     let token = app.keys.token("admin", &["admin", "api"], 600);

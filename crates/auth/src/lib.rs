@@ -16,5 +16,8 @@ pub use error::{AuthError, ClaimError};
 pub use groups::{authorize, Group};
 pub use ip::{parse_address_list, AddressListError, IpPolicy, PEER_ADDRESS_HEADER};
 pub use keys::{generate_key_pair, KeyError, KeyKind, PrivateKey, PublicKey};
-pub use token::{authenticate, extract_token, mint_token, verify_token};
+pub use token::{
+    authenticate, extract_token, mint_token, verify_token, verify_token_with, NoMemo,
+    VerifiedSignatures,
+};
 pub use user::{job_scope, JobScope, JobScopeError, Role, User};

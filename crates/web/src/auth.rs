@@ -1,6 +1,44 @@
-use cc_auth::{authorize, parse_address_list, Group, IpPolicy, PublicKey, User};
+use cc_auth::{
+    authorize, parse_address_list, Group, IpPolicy, NoMemo, PublicKey, User, VerifiedSignatures,
+};
+use cc_store::Kv;
+use sha2::{Digest, Sha256};
 
 use crate::{ApiError, Platform, Request, Variables};
+
+/// Valid token signatures remembered in the shared key-value store, so that a client sending the
+/// same token again skips the Ed25519 check in every component instance. An entry is the SHA-256
+/// of key, signed text and signature, kept in one of 4096 slots chosen by its first 12 bits:
+/// the store stays bounded however many tokens are seen, and a collision only costs a verification.
+struct KvSignatureMemo {
+    kv: Box<dyn Kv>,
+}
+
+impl KvSignatureMemo {
+    fn entry(key: &PublicKey, signed: &[u8], signature: &[u8]) -> (String, Vec<u8>) {
+        let mut hasher = Sha256::new();
+        hasher.update(key.to_base64().as_bytes());
+        hasher.update((signed.len() as u64).to_be_bytes());
+        hasher.update(signed);
+        hasher.update(signature);
+        let digest = hasher.finalize().to_vec();
+        let slot = (u16::from(digest[0]) << 4) | u16::from(digest[1] >> 4);
+        (format!("jwt-verified/{slot:03x}"), digest)
+    }
+}
+
+impl VerifiedSignatures for KvSignatureMemo {
+    fn is_known(&self, key: &PublicKey, signed: &[u8], signature: &[u8]) -> bool {
+        let (slot, digest) = Self::entry(key, signed, signature);
+        self.kv.get(&slot).ok().flatten().as_deref() == Some(digest.as_slice())
+    }
+
+    fn remember(&self, key: &PublicKey, signed: &[u8], signature: &[u8]) {
+        let (slot, digest) = Self::entry(key, signed, signature);
+        // A memo that cannot be written only means verifying again next time.
+        let _ = self.kv.set(&slot, &digest);
+    }
+}
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -45,7 +83,11 @@ pub fn authenticate(
     let user = match group {
         Group::Api | Group::MetricStore | Group::UserApi => {
             let key = verification_key(platform)?;
-            cc_auth::authenticate(request.headers(), key.as_ref(), unix_now())?
+            let memo: Box<dyn VerifiedSignatures> = match platform.kv() {
+                Ok(kv) => Box::new(KvSignatureMemo { kv }),
+                Err(_) => Box::new(NoMemo),
+            };
+            cc_auth::authenticate(request.headers(), key.as_ref(), unix_now(), &*memo)?
         }
         Group::Config | Group::Frontend => None,
     };
@@ -58,4 +100,38 @@ pub fn authenticate(
     }
     authorize(group, user.as_ref())?;
     Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cc_store::native::NativeKv;
+
+    #[test]
+    fn memo_keeps_one_digest_per_slot_and_tells_tokens_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kv.db");
+        let memo = KvSignatureMemo {
+            kv: Box::new(NativeKv::open(&path, "default").unwrap()),
+        };
+        let (public, _) = cc_auth::generate_key_pair();
+        let key = PublicKey::from_base64(&public).unwrap();
+        assert!(!memo.is_known(&key, b"a.b", b"sig"));
+        memo.remember(&key, b"a.b", b"sig");
+        assert!(memo.is_known(&key, b"a.b", b"sig"));
+        assert!(!memo.is_known(&key, b"a.b", b"other"));
+        assert!(!memo.is_known(&key, b"a.c", b"sig"));
+        let (other_public, _) = cc_auth::generate_key_pair();
+        let other_key = PublicKey::from_base64(&other_public).unwrap();
+        assert!(
+            !memo.is_known(&other_key, b"a.b", b"sig"),
+            "bound to the key"
+        );
+        let keys = NativeKv::open(&path, "default")
+            .unwrap()
+            .get_keys()
+            .unwrap();
+        assert_eq!(keys.len(), 1);
+        assert!(keys[0].starts_with("jwt-verified/") && keys[0].len() == "jwt-verified/".len() + 3);
+    }
 }

@@ -1,7 +1,9 @@
 use cc_auth::{
-    authorize, parse_address_list, Group, IpPolicy, NoMemo, PublicKey, User, VerifiedSignatures,
+    authorize, parse_address_list, Group, IpPolicy, PublicKey, User, VerifiedSignatures,
 };
-use cc_store::Kv;
+use std::cell::OnceCell;
+
+use cc_store::{Kv, StoreError};
 use sha2::{Digest, Sha256};
 
 use crate::{ApiError, Platform, Request, Variables};
@@ -10,11 +12,25 @@ use crate::{ApiError, Platform, Request, Variables};
 /// same token again skips the Ed25519 check in every component instance. An entry is the SHA-256
 /// of key, signed text and signature, kept in one of 4096 slots chosen by its first 12 bits:
 /// the store stays bounded however many tokens are seen, and a collision only costs a verification.
-struct KvSignatureMemo {
-    kv: Box<dyn Kv>,
+/// The store is opened on first use, so requests without a (well-formed) token never touch it.
+struct KvSignatureMemo<Open> {
+    open: Open,
+    kv: OnceCell<Option<Box<dyn Kv>>>,
 }
 
-impl KvSignatureMemo {
+impl<Open: Fn() -> Result<Box<dyn Kv>, StoreError>> KvSignatureMemo<Open> {
+    fn new(open: Open) -> Self {
+        Self {
+            open,
+            kv: OnceCell::new(),
+        }
+    }
+
+    /// The store, or `None` when it cannot be opened: then every signature is verified.
+    fn store(&self) -> Option<&dyn Kv> {
+        self.kv.get_or_init(|| (self.open)().ok()).as_deref()
+    }
+
     fn entry(key: &PublicKey, signed: &[u8], signature: &[u8]) -> (String, Vec<u8>) {
         let mut hasher = Sha256::new();
         hasher.update(key.to_base64().as_bytes());
@@ -27,16 +43,21 @@ impl KvSignatureMemo {
     }
 }
 
-impl VerifiedSignatures for KvSignatureMemo {
+impl<Open: Fn() -> Result<Box<dyn Kv>, StoreError>> VerifiedSignatures for KvSignatureMemo<Open> {
     fn is_known(&self, key: &PublicKey, signed: &[u8], signature: &[u8]) -> bool {
+        let Some(kv) = self.store() else {
+            return false;
+        };
         let (slot, digest) = Self::entry(key, signed, signature);
-        self.kv.get(&slot).ok().flatten().as_deref() == Some(digest.as_slice())
+        kv.get(&slot).ok().flatten().as_deref() == Some(digest.as_slice())
     }
 
     fn remember(&self, key: &PublicKey, signed: &[u8], signature: &[u8]) {
-        let (slot, digest) = Self::entry(key, signed, signature);
-        // A memo that cannot be written only means verifying again next time.
-        let _ = self.kv.set(&slot, &digest);
+        if let Some(kv) = self.store() {
+            let (slot, digest) = Self::entry(key, signed, signature);
+            // A memo that cannot be written only means verifying again next time.
+            let _ = kv.set(&slot, &digest);
+        }
     }
 }
 
@@ -83,11 +104,8 @@ pub fn authenticate(
     let user = match group {
         Group::Api | Group::MetricStore | Group::UserApi => {
             let key = verification_key(platform)?;
-            let memo: Box<dyn VerifiedSignatures> = match platform.kv() {
-                Ok(kv) => Box::new(KvSignatureMemo { kv }),
-                Err(_) => Box::new(NoMemo),
-            };
-            cc_auth::authenticate(request.headers(), key.as_ref(), unix_now(), &*memo)?
+            let memo = KvSignatureMemo::new(|| platform.kv());
+            cc_auth::authenticate(request.headers(), key.as_ref(), unix_now(), &memo)?
         }
         Group::Config | Group::Frontend => None,
     };
@@ -111,9 +129,9 @@ mod tests {
     fn memo_keeps_one_digest_per_slot_and_tells_tokens_apart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kv.db");
-        let memo = KvSignatureMemo {
-            kv: Box::new(NativeKv::open(&path, "default").unwrap()),
-        };
+        let memo = KvSignatureMemo::new(|| {
+            NativeKv::open(&path, "default").map(|kv| Box::new(kv) as Box<dyn Kv>)
+        });
         let (public, _) = cc_auth::generate_key_pair();
         let key = PublicKey::from_base64(&public).unwrap();
         assert!(!memo.is_known(&key, b"a.b", b"sig"));

@@ -6,7 +6,7 @@
 use cc_auth::{Group, User};
 use http::{header, HeaderValue, Method, StatusCode};
 
-use crate::{endpoint_not_found, error_response, ApiError, Platform, Request, Response};
+use crate::{endpoint_not_found, ApiError, Platform, Request, Response};
 
 pub type Handler = fn(&Ctx) -> Result<Response, ApiError>;
 
@@ -211,7 +211,7 @@ fn route_request(
         user,
         platform,
     };
-    (route.handler)(&ctx).unwrap_or_else(|error| error_response(error.status, &error.message))
+    (route.handler)(&ctx).unwrap_or_else(ApiError::into_response)
 }
 
 /// Answers one request of a route group: pre-flight and CSRF checks, routing, the group's

@@ -4,6 +4,7 @@
 
 mod auth;
 mod decode;
+mod deferred;
 mod error;
 mod platform;
 mod respond;
@@ -13,6 +14,7 @@ mod spin_entry;
 
 pub use auth::authenticate;
 pub use decode::decode_strict;
+pub use deferred::{after_response, run_after_response};
 pub use error::{error_response, ApiError};
 pub use platform::{Platform, Variables};
 pub use respond::{endpoint_not_found, json_response, text_response, with_content_type};

@@ -49,4 +49,5 @@ pub async fn serve_spin(
         Err(message) => error_response(http::StatusCode::BAD_REQUEST, &message),
     };
     write_response(response, out).await;
+    crate::run_after_response(&SpinPlatform);
 }

@@ -1,0 +1,180 @@
+//! The job archive in the database (spec jobs.md §10): what cc-backend writes as
+//! `meta.json` and `data.json[.gz]` below its archive directory is a `job_archive` row here,
+//! written in the same transaction that marks the job archived.
+
+use std::collections::{BTreeMap, HashMap};
+
+use cc_model::{to_go_json, Cluster, Job, JobStatistics, MetricScope};
+use cc_store::{in_transaction, Sql, StoreError, Value};
+
+use crate::jobdata::ResampleError;
+use crate::jobdata::{
+    decode_data_file, encode_data_file, energy, footprint, job_statistics, select_archived,
+    DataFileError, JobData, COMPRESSED_DATA_FILE,
+};
+use crate::plan::{load_from_store, LoadError, LoadRequest};
+use crate::store::StoredSamples;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("loading job data for archiving failed: {0}")]
+    Load(#[from] LoadError),
+    #[error("job {0} belongs to sub-cluster {1}, which its cluster does not configure")]
+    UnknownSubCluster(i64, String),
+    #[error("encoding the archive failed: {0}")]
+    Encode(String),
+    #[error("encoding the archive failed: {0}")]
+    DataFile(#[from] DataFileError),
+    #[error("stored archive of job {0} is unreadable: {1}")]
+    Corrupt(i64, String),
+    #[error(transparent)]
+    Resample(#[from] ResampleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Archives a stopped job: its data from the sample store at native resolution (scopes node,
+/// core for jobs of up to 8 nodes, accelerator when it has accelerators), per-metric
+/// statistics, footprint and energy; then one transaction stores the archive and sets
+/// `monitoring_status` 3. The job must carry its metadata.
+pub fn archive_job(
+    db: &dyn Sql,
+    job: &Job,
+    cluster: &Cluster,
+    now: i64,
+) -> Result<(), ArchiveError> {
+    let id = job.id.unwrap_or_default();
+    let mut scopes = vec![MetricScope::Node];
+    if job.num_nodes <= 8 {
+        scopes.push(MetricScope::Core);
+    }
+    if job.num_acc > 0 {
+        scopes.push(MetricScope::Accelerator);
+    }
+    let request = LoadRequest {
+        metrics: None,
+        scopes: &scopes,
+        resolution: 0,
+    };
+    let data = load_from_store(&StoredSamples::new(db), job, cluster, &request, now)?;
+    let statistics = job_statistics(&data, cluster, job.num_nodes);
+    let sub_cluster = cluster
+        .subcluster(&job.sub_cluster)
+        .ok_or_else(|| ArchiveError::UnknownSubCluster(id, job.sub_cluster.clone()))?;
+    let job_footprint = footprint(&statistics, sub_cluster);
+    let (energy_footprint, total_energy) =
+        energy(&statistics, sub_cluster, job.num_nodes, job.duration);
+
+    let mut meta = job.clone();
+    meta.tags.clear();
+    meta.statistics = Some(statistics);
+    let meta = go_json_text(&meta)?;
+    let data = encode_data_file(&data)?;
+    let (job_footprint, energy_footprint) = (
+        go_json_text(&job_footprint)?,
+        go_json_text(&energy_footprint)?,
+    );
+    in_transaction(db, || {
+        db.execute(
+            "INSERT OR REPLACE INTO job_archive (job_id, meta, data_file, data) \
+             VALUES (?1, ?2, ?3, ?4)",
+            &[
+                Value::Integer(id),
+                meta.into(),
+                data.name.into(),
+                Value::Blob(data.contents),
+            ],
+        )?;
+        db.execute(
+            "UPDATE job SET footprint = ?2, energy_footprint = ?3, energy = ?4, \
+             monitoring_status = 3 WHERE id = ?1",
+            &[
+                Value::Integer(id),
+                job_footprint.into(),
+                energy_footprint.into(),
+                Value::Real(total_energy),
+            ],
+        )?;
+        Ok(())
+    })
+}
+
+/// Marks a job whose archiving failed (monitoring status 2).
+pub fn mark_archiving_failed(db: &dyn Sql, job_id: i64) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE job SET monitoring_status = 2 WHERE id = ?1",
+        &[Value::Integer(job_id)],
+    )
+    .map(|_| ())
+}
+
+/// JSON as cc-backend writes it, without the trailing newline.
+fn go_json_text<T: serde::Serialize>(value: &T) -> Result<String, ArchiveError> {
+    let json = to_go_json(value).map_err(|error| ArchiveError::Encode(error.to_string()))?;
+    let text = String::from_utf8(json).map_err(|error| ArchiveError::Encode(error.to_string()))?;
+    Ok(text.trim_end().to_owned())
+}
+
+/// The archived data of a job, cut to the requested metrics and scopes and resampled to
+/// `resolution` (spec metricstore.md §4.3); `None` when the job has no archive.
+pub fn load_archived(
+    db: &dyn Sql,
+    job_id: i64,
+    metrics: Option<&[String]>,
+    scopes: Option<&[MetricScope]>,
+    resolution: i64,
+) -> Result<Option<JobData>, ArchiveError> {
+    let rows = db.execute(
+        "SELECT data_file, data FROM job_archive WHERE job_id = ?1",
+        &[Value::Integer(job_id)],
+    )?;
+    let Some([name, Value::Blob(contents)]) = rows.rows.first().map(Vec::as_slice) else {
+        return Ok(None);
+    };
+    let compressed = name.as_str() == Some(COMPRESSED_DATA_FILE);
+    let data = decode_data_file(contents, compressed)
+        .map_err(|error| ArchiveError::Corrupt(job_id, error.to_string()))?;
+    Ok(Some(select_archived(data, metrics, scopes, resolution)?))
+}
+
+/// The archived statistics of the given jobs (for `GET /api/jobs/`); jobs without a readable
+/// archive are left out (spec jobs.md §13 recommendation: the list does not fail for them).
+pub fn archived_statistics(
+    db: &dyn Sql,
+    job_ids: &[i64],
+) -> Result<HashMap<i64, BTreeMap<String, JobStatistics>>, StoreError> {
+    let mut statistics = HashMap::new();
+    for group in job_ids.chunks(500) {
+        let placeholders = vec!["?"; group.len()].join(",");
+        let params: Vec<Value> = group.iter().map(|id| Value::Integer(*id)).collect();
+        let rows = db.execute(
+            &format!(
+                "SELECT job_id, json_extract(meta, '$.statistics') FROM job_archive \
+                 WHERE job_id IN ({placeholders})"
+            ),
+            &params,
+        )?;
+        for row in rows.rows {
+            if let (Some(id), Some(json)) = (row[0].as_i64(), row[1].as_str()) {
+                if let Ok(parsed) = serde_json::from_str(json) {
+                    statistics.insert(id, parsed);
+                }
+            }
+        }
+    }
+    Ok(statistics)
+}
+
+/// Copies a job's metadata into its archived `meta.json` (edit_meta of a stopped job).
+pub fn update_archived_metadata(
+    db: &dyn Sql,
+    job_id: i64,
+    meta_data: &BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(meta_data).expect("string maps serialise");
+    db.execute(
+        "UPDATE job_archive SET meta = json_set(meta, '$.metaData', json(?2)) WHERE job_id = ?1",
+        &[Value::Integer(job_id), json.into()],
+    )
+    .map(|_| ())
+}

@@ -1,0 +1,18 @@
+//! The metric store of cc-spin. cc-backend keeps samples in process memory; a Spin component
+//! lives for one request, so here the samples live in the shared SQLite database and every
+//! piece of housekeeping runs as bounded work inside requests.
+//!
+//! - [`lineproto`]: the InfluxDB line-protocol decoder of `/api/write`.
+//! - [`jobdata`]: job data (`JobData`, `JobMetric`, `Series`) with the reference's JSON format,
+//!   statistics, LTTB resampling and the pure parts of archiving.
+//! - [`source`]: the query interface between job data loading and sample storage.
+//! - [`plan`]: turning a job and its cluster's topology into sample queries and assembling the
+//!   results into job data (scope transformations).
+
+pub mod archive;
+pub mod handlers;
+pub mod jobdata;
+pub mod lineproto;
+pub mod plan;
+pub mod source;
+pub mod store;

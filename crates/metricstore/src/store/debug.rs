@@ -1,0 +1,154 @@
+//! `GET /api/debug?selector=a:b` (spec metricstore.md §3.7): the stored structure below a level
+//! as valid JSON (the reference leaves trailing commas): `{"data": level}` where a level maps
+//! each metric to its stored parts `{"start","len","end"}` (oldest first; parts not yet merged
+//! carry `"pending": true`) and each child level to its own object.
+
+use serde_json::{json, Map, Value as Json};
+
+use cc_store::{Sql, StoreError, Value};
+
+use super::batch::for_each_sample;
+use super::slot_of;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DebugError {
+    #[error("[METRICSTORE]> not found: []string{{{}}}", quoted(.0))]
+    NotFound(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("{name:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One stored part of a series, at its path `[cluster, host, level?, sublevel?]`.
+struct Part {
+    path: Vec<String>,
+    metric: String,
+    start: i64,
+    end: i64,
+    timestep: i64,
+    pending: bool,
+}
+
+fn path_of(cluster: &str, host: &str, level: &str, sublevel: &str) -> Vec<String> {
+    let mut path = vec![cluster.to_owned(), host.to_owned()];
+    path.extend(
+        [level, sublevel]
+            .into_iter()
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned),
+    );
+    path
+}
+
+fn filter_sql(selector: &[String]) -> (String, Vec<Value>) {
+    let columns = ["cluster", "host", "level", "sublevel"];
+    let conditions: Vec<String> = columns
+        .iter()
+        .zip(selector)
+        .map(|(column, _)| format!("{column} = ?"))
+        .collect();
+    let params = selector.iter().map(|name| name.as_str().into()).collect();
+    if conditions.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!("WHERE {}", conditions.join(" AND ")), params)
+    }
+}
+
+fn stored_parts(db: &dyn Sql, selector: &[String]) -> Result<Vec<Part>, StoreError> {
+    let (filter, params) = filter_sql(selector);
+    let rows = db.execute(
+        &format!(
+            "SELECT cluster, host, level, sublevel, metric, first_time, last_time, timestep \
+             FROM metric_chunk {filter} ORDER BY window_start"
+        ),
+        &params,
+    )?;
+    let mut parts = Vec::new();
+    for row in rows.rows {
+        let text = |index: usize| row[index].as_str().unwrap_or_default().to_owned();
+        let integer = |index: usize| row[index].as_i64().unwrap_or_default();
+        let timestep = integer(7);
+        parts.push(Part {
+            path: path_of(&text(0), &text(1), &text(2), &text(3)),
+            metric: text(4),
+            start: integer(5),
+            end: integer(6) + timestep,
+            timestep,
+            pending: false,
+        });
+    }
+    let host_selector = &selector[..selector.len().min(2)];
+    let (filter, params) = filter_sql(host_selector);
+    let batches = db.execute(
+        &format!("SELECT cluster, host, samples FROM metric_batch {filter} ORDER BY id"),
+        &params,
+    )?;
+    for row in &batches.rows {
+        let (Some(cluster), Some(host), Value::Blob(bytes)) =
+            (row[0].as_str(), row[1].as_str(), &row[2])
+        else {
+            continue;
+        };
+        let _ = for_each_sample(bytes, |sample| {
+            let path = path_of(cluster, host, sample.level, sample.sublevel);
+            if !path.starts_with(selector) {
+                return;
+            }
+            let time = slot_of(sample.time, sample.timestep) * sample.timestep;
+            parts.push(Part {
+                path,
+                metric: sample.metric.to_owned(),
+                start: time,
+                end: time + sample.timestep,
+                timestep: sample.timestep,
+                pending: true,
+            });
+        });
+    }
+    Ok(parts)
+}
+
+/// The dump below the level named by `selector` (empty: everything).
+pub fn debug_dump(db: &dyn Sql, selector: &[String]) -> Result<Json, DebugError> {
+    let parts = stored_parts(db, selector)?;
+    if parts.is_empty() && !selector.is_empty() {
+        return Err(DebugError::NotFound(selector.to_vec()));
+    }
+    let mut root = Map::new();
+    for part in parts {
+        let mut level = Some(&mut root);
+        for name in &part.path[selector.len()..] {
+            // A metric and a level of the same name cannot both be shown; the metric wins.
+            level = level.and_then(|level| {
+                level
+                    .entry(name.clone())
+                    .or_insert_with(|| Json::Object(Map::new()))
+                    .as_object_mut()
+            });
+        }
+        let mut entry = json!({
+            "start": part.start,
+            "len": (part.end - part.start) / part.timestep,
+            "end": part.end,
+        });
+        if part.pending {
+            entry["pending"] = Json::Bool(true);
+        }
+        if let Some(Json::Array(entries)) = level.map(|level| {
+            level
+                .entry(part.metric)
+                .or_insert_with(|| Json::Array(Vec::new()))
+        }) {
+            entries.push(entry);
+        }
+    }
+    Ok(json!({ "data": root }))
+}

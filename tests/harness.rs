@@ -11,7 +11,7 @@ use cc_auth::{PrivateKey, PublicKey};
 
 pub const COMPONENTS: [&str; 7] = [
     "cc-api",
-    "cc-metricstore",
+    "cc-metricstore-api",
     "cc-userapi",
     "cc-config",
     "cc-frontend",

@@ -9,11 +9,12 @@ use cc_web::{decode_strict, json_response, ApiError, Ctx, Platform, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use crate::health::StoredHealth;
 use crate::machine_state::{
     load_machine_state, save_machine_state, MachineState, MachineStateError, MachineStateKey,
     MACHINE_STATE_ENABLED,
 };
-use crate::node_state::{record_node_states, NoMetricStore, NodeHealthSource, NodeStateUpdate};
+use crate::node_state::{record_node_states, NodeStateUpdate};
 use crate::null_as_default;
 use crate::user::{list_users, update_user, UserError, UserRecord, UserUpdate};
 
@@ -157,16 +158,11 @@ fn user_update_error(prefix: &str, error: &UserError) -> ApiError {
     )
 }
 
-/// `POST|PUT /api/nodestate/` with no metric store: every checked node is `failed`.
-pub fn update_node_states(ctx: &Ctx) -> Result<Response, ApiError> {
-    node_state_update(ctx, &NoMetricStore)
-}
-
-/// A node-state update (spec §1) with health from `health`; `/api/healthcheck` serves the same
-/// with a metric store. Success is 200 with an empty body and no Content-Type, as in cc-backend;
+/// `POST|PUT /api/nodestate/` and `POST /api/healthcheck`: a node-state update (spec §1) with
+/// each node's health from the samples in the metric store. Success is 200 with an empty body and no Content-Type, as in cc-backend;
 /// hosts that cannot be registered are logged, not an error. Unlike cc-backend, a storage
 /// failure is a 500 rather than a logged 200, so the batch system learns that nothing was stored.
-pub fn node_state_update(ctx: &Ctx, health: &dyn NodeHealthSource) -> Result<Response, ApiError> {
+pub fn update_node_states(ctx: &Ctx) -> Result<Response, ApiError> {
     let now = unix_now();
     let update: NodeStateUpdate = decode_strict(ctx.request.body())
         .map_err(|error| ApiError::bad_request(format!("parsing request body failed: {error}")))?;
@@ -181,14 +177,10 @@ pub fn node_state_update(ctx: &Ctx, health: &dyn NodeHealthSource) -> Result<Res
         }
     };
     let db = ctx.platform.sql()?;
-    let report = record_node_states(
-        &*db,
-        cluster.as_ref(),
-        &update,
-        health,
-        i64::try_from(now).unwrap_or(i64::MAX),
-    )
-    .map_err(|error| ApiError::internal(format!("updating node states failed: {error}")))?;
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let health = StoredHealth { db: &*db, now };
+    let report = record_node_states(&*db, cluster.as_ref(), &update, &health, now)
+        .map_err(|error| ApiError::internal(format!("updating node states failed: {error}")))?;
     for hostname in &report.unmapped {
         eprintln!(
             "node state update: host {hostname:?} of cluster {:?} belongs to no sub-cluster, \

@@ -3,22 +3,23 @@
 //! §6). The route tables live in the `api` component; the admin CLI uses the user repository.
 
 mod handlers;
+mod health;
 mod machine_state;
 mod node_state;
 mod password;
 mod user;
 
 pub use handlers::{
-    get_machine_state, get_users, machine_state_enabled, node_state_update, put_machine_state,
-    update_node_states, update_user_roles_or_projects,
+    get_machine_state, get_users, machine_state_enabled, put_machine_state, update_node_states,
+    update_user_roles_or_projects,
 };
 pub use machine_state::{
     load_machine_state, save_machine_state, MachineState, MachineStateError, MachineStateKey,
     MACHINE_STATE_ENABLED,
 };
 pub use node_state::{
-    record_node_states, HealthState, NoMetricStore, NodeHealth, NodeHealthSource, NodePayload,
-    NodeStateReport, NodeStateUpdate, SchedulerState,
+    record_node_states, HealthState, NodeHealth, NodeHealthSource, NodePayload, NodeStateReport,
+    NodeStateUpdate, SchedulerState,
 };
 pub use password::{hash_password, verify_password, HashError};
 pub use user::{

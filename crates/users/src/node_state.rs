@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use cc_model::Cluster;
+use cc_model::{Cluster, MetricConfig};
 use cc_store::{in_transaction, Sql, StoreError, Value};
 use serde::Deserialize;
 
@@ -124,17 +124,12 @@ impl NodeHealth {
 /// Where node health comes from (spec §1.3 steps 4–7): asked once per node that is not down and
 /// belongs to a sub-cluster, with the names of that sub-cluster's effective metrics.
 pub trait NodeHealthSource {
-    fn node_health(&self, cluster: &str, hostname: &str, expected_metrics: &[&str]) -> NodeHealth;
-}
-
-/// No metric store is available: every checked node is `failed` with no metric report, as
-/// cc-backend records it (spec §1.3 step 4).
-pub struct NoMetricStore;
-
-impl NodeHealthSource for NoMetricStore {
-    fn node_health(&self, _: &str, _: &str, _: &[&str]) -> NodeHealth {
-        NodeHealth::unchecked()
-    }
+    fn node_health(
+        &self,
+        cluster: &str,
+        hostname: &str,
+        expected_metrics: &[&MetricConfig],
+    ) -> NodeHealth;
 }
 
 /// What an update stored.
@@ -173,11 +168,7 @@ fn node_health(
     }) else {
         return NodeHealth::unchecked();
     };
-    let expected: Vec<&str> = sub_cluster
-        .metric_config
-        .iter()
-        .map(|metric| metric.name.as_str())
-        .collect();
+    let expected: Vec<&MetricConfig> = sub_cluster.metric_config.iter().collect();
     health.node_health(&cluster.name, &node.hostname, &expected)
 }
 
@@ -319,6 +310,15 @@ mod tests {
         }
     }
 
+    /// No metric store: every checked node is `failed` with no metric report (spec §1.3 step 4).
+    struct NoMetricStore;
+
+    impl NodeHealthSource for NoMetricStore {
+        fn node_health(&self, _: &str, _: &str, _: &[&MetricConfig]) -> NodeHealth {
+            NodeHealth::unchecked()
+        }
+    }
+
     /// Reports every node `partial` and remembers what it was asked.
     #[derive(Default)]
     struct RecordingSource {
@@ -326,11 +326,16 @@ mod tests {
     }
 
     impl NodeHealthSource for RecordingSource {
-        fn node_health(&self, cluster: &str, hostname: &str, expected: &[&str]) -> NodeHealth {
+        fn node_health(
+            &self,
+            cluster: &str,
+            hostname: &str,
+            expected: &[&MetricConfig],
+        ) -> NodeHealth {
             self.asked.borrow_mut().push((
                 cluster.into(),
                 hostname.into(),
-                expected.iter().map(|name| name.to_string()).collect(),
+                expected.iter().map(|metric| metric.name.clone()).collect(),
             ));
             NodeHealth {
                 state: HealthState::Partial,

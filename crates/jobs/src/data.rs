@@ -1,64 +1,107 @@
 //! A job with its metric data: `GET|POST /api/jobs/{id}` and `GET /api/jobs/metrics/{id}`
-//! (spec jobs.md §8.2, §8.3). The data comes from a [`JobDataSource`]; until a metric store is
-//! connected that is [`NoMetricData`], which answers what cc-backend answers for a job whose
-//! store holds no samples: empty data.
+//! (spec jobs.md §8.2, §8.3). The data comes from a [`JobDataSource`]; the routes use
+//! [`StoredJobData`], which reads running jobs and jobs whose archiving is pending from the
+//! sample store and all others from the archive (spec metricstore.md §4.1).
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use cc_auth::{job_scope, Role, User};
-use cc_model::{load_cluster, Cluster, ClusterError, Job, MetricScope};
+use cc_metricstore::archive::{load_archived, ArchiveError};
+use cc_metricstore::jobdata::{self, JobMetric};
+use cc_metricstore::plan::{load_from_store, LoadError, LoadRequest};
+use cc_metricstore::store::StoredSamples;
+use cc_model::{load_cluster, Cluster, ClusterError, Job, JobState, MetricScope};
 use cc_store::Sql;
 use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
 use http::StatusCode;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::error::{JobsError, LookupError};
 use crate::query::QueryError;
-use crate::repo::{find_by_id, load_visible_tags, unix_now};
+use crate::repo::{find_by_id, load_visible_tags, monitoring, unix_now};
 use crate::strconv::parse_int;
 
-/// What to load for a job (spec metricstore.md §4).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DataQuery<'a> {
-    /// `None`: every metric of the cluster.
-    pub metrics: Option<&'a [String]>,
-    pub scopes: &'a [MetricScope],
-    /// Seconds between samples; 0 for the native resolution.
-    pub resolution: i64,
-}
-
-/// Job data: metric name → scope name → JobMetric JSON (spec metricstore.md §5). The source
-/// encodes each JobMetric itself because the reference writes series by hand (two decimals).
-/// Keys are strings so that they sort like Go's map keys.
-pub type JobData = BTreeMap<String, BTreeMap<String, Box<RawValue>>>;
+/// Job data as the routes answer it: metric name → scope name → JobMetric (spec
+/// metricstore.md §5). Scopes are keyed by name so that they sort like Go's map keys; the
+/// metric store's map orders them by granularity.
+pub type JobData = BTreeMap<String, BTreeMap<&'static str, JobMetric>>;
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct DataError(pub String);
+pub enum DataError {
+    #[error(transparent)]
+    Store(#[from] LoadError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
 
-/// Where job data comes from: the metric store for running jobs, the archive for archived ones.
+/// Where job data comes from. `request.scopes` empty: the source's default (the store loads
+/// node scope, the archive every stored scope).
 pub trait JobDataSource {
     fn load(
         &self,
         job: &Job,
         cluster: &Cluster,
-        query: &DataQuery<'_>,
+        request: &LoadRequest<'_>,
     ) -> Result<JobData, DataError>;
 }
 
-/// No metric store yet: no job has samples.
-pub struct NoMetricData;
+/// The data of the shared database: its sample store or its archive.
+pub struct StoredJobData<'a> {
+    db: &'a dyn Sql,
+}
 
-impl JobDataSource for NoMetricData {
-    fn load(&self, _: &Job, _: &Cluster, _: &DataQuery<'_>) -> Result<JobData, DataError> {
-        Ok(JobData::new())
+impl<'a> StoredJobData<'a> {
+    pub fn new(db: &'a dyn Sql) -> Self {
+        StoredJobData { db }
     }
 }
 
-/// The source every route uses.
-static DATA_SOURCE: NoMetricData = NoMetricData;
+/// Builds a request's data source over its database connection.
+type SourceFactory = for<'db> fn(&'db dyn Sql) -> Box<dyn JobDataSource + 'db>;
+
+fn stored_job_data<'db>(db: &'db dyn Sql) -> Box<dyn JobDataSource + 'db> {
+    Box::new(StoredJobData::new(db))
+}
+
+impl JobDataSource for StoredJobData<'_> {
+    /// A stopped job without archive (monitoring disabled or archiving failed) has no data.
+    fn load(
+        &self,
+        job: &Job,
+        cluster: &Cluster,
+        request: &LoadRequest<'_>,
+    ) -> Result<JobData, DataError> {
+        let data = if job.job_state == JobState::Running
+            || job.monitoring_status == monitoring::ARCHIVING_PENDING
+        {
+            let samples = StoredSamples::new(self.db);
+            load_from_store(&samples, job, cluster, request, unix_now())?
+        } else {
+            load_archived(
+                self.db,
+                job.id.unwrap_or_default(),
+                request.metrics,
+                Some(request.scopes),
+                request.resolution,
+            )?
+            .unwrap_or_default()
+        };
+        Ok(by_scope_name(data))
+    }
+}
+
+fn by_scope_name(data: jobdata::JobData) -> JobData {
+    data.into_iter()
+        .map(|(name, scopes)| {
+            let scopes = scopes
+                .into_iter()
+                .map(|(scope, metric)| (scope.as_str(), metric))
+                .collect();
+            (name, scopes)
+        })
+        .collect()
+}
 
 /// The cluster of a stored job; it may have been removed from the configuration since.
 fn cluster_of(ctx: &Ctx, job: &Job) -> Result<Cluster, JobsError> {
@@ -103,13 +146,13 @@ fn load_for_job_page(
         .map(|metric| metric.timestep)
         .max()
         .unwrap_or_default();
-    let query = DataQuery {
+    let request = LoadRequest {
         metrics,
         scopes: &[scope],
         resolution,
     };
     source
-        .load(job, cluster, &query)
+        .load(job, cluster, &request)
         .map_err(JobsError::LoadData)
 }
 
@@ -123,10 +166,10 @@ struct JobWithData<D> {
 
 /// `GET /api/jobs/{id}[?all-metrics=true]`: the job; its data only with `all-metrics=true`.
 pub fn get_job(ctx: &Ctx) -> Result<Response, ApiError> {
-    get_job_from(ctx, &DATA_SOURCE)
+    get_job_from(ctx, stored_job_data)
 }
 
-fn get_job_from(ctx: &Ctx, source: &dyn JobDataSource) -> Result<Response, ApiError> {
+fn get_job_from(ctx: &Ctx, source_for: SourceFactory) -> Result<Response, ApiError> {
     let db = ctx.platform.sql()?;
     let job = job_with_meta(ctx, db.as_ref())?;
     let all_metrics = ctx
@@ -136,7 +179,8 @@ fn get_job_from(ctx: &Ctx, source: &dyn JobDataSource) -> Result<Response, ApiEr
         .is_some_and(|(_, value)| value == "true");
     let data = if all_metrics {
         let cluster = cluster_of(ctx, &job)?;
-        Some(load_for_job_page(source, &job, &cluster, None)?)
+        let source = source_for(db.as_ref());
+        Some(load_for_job_page(source.as_ref(), &job, &cluster, None)?)
     } else {
         None
     };
@@ -145,7 +189,7 @@ fn get_job_from(ctx: &Ctx, source: &dyn JobDataSource) -> Result<Response, ApiEr
 
 #[derive(Serialize)]
 struct NamedMetric<'a> {
-    metric: &'a RawValue,
+    metric: &'a JobMetric,
     name: &'a str,
     scope: &'a str,
 }
@@ -154,16 +198,17 @@ struct NamedMetric<'a> {
 /// of its metrics, sorted by name and scope (spec jobs.md §13 recommendation; the reference's
 /// order is random).
 pub fn post_job(ctx: &Ctx) -> Result<Response, ApiError> {
-    post_job_from(ctx, &DATA_SOURCE)
+    post_job_from(ctx, stored_job_data)
 }
 
-fn post_job_from(ctx: &Ctx, source: &dyn JobDataSource) -> Result<Response, ApiError> {
+fn post_job_from(ctx: &Ctx, source_for: SourceFactory) -> Result<Response, ApiError> {
     let db = ctx.platform.sql()?;
     let job = job_with_meta(ctx, db.as_ref())?;
     let metrics: Option<Vec<String>> =
         decode_strict(ctx.request.body()).map_err(JobsError::DecodeRequest)?;
     let cluster = cluster_of(ctx, &job)?;
-    let data = load_for_job_page(source, &job, &cluster, metrics.as_deref())?;
+    let source = source_for(db.as_ref());
+    let data = load_for_job_page(source.as_ref(), &job, &cluster, metrics.as_deref())?;
     let list: Vec<NamedMetric> = data
         .iter()
         .flat_map(|(name, scopes)| {
@@ -200,7 +245,7 @@ enum MetricsFailure {
 struct ScopedMetric<'a> {
     name: &'a str,
     scope: &'a str,
-    metric: &'a RawValue,
+    metric: &'a JobMetric,
 }
 
 #[derive(Serialize)]
@@ -230,7 +275,7 @@ fn may_see(user: Option<&User>, job: &Job) -> bool {
     })
 }
 
-/// Parsed `metric` and `scope` parameters of the metrics route.
+/// Parsed `metric` and `scope` parameters of the metrics route; both empty when absent.
 struct MetricSelection {
     metrics: Option<Vec<String>>,
     scopes: Vec<MetricScope>,
@@ -242,14 +287,11 @@ fn metric_selection(query: &[(String, String)]) -> Result<MetricSelection, Query
         .filter(|(key, _)| key == "metric")
         .map(|(_, value)| value.clone())
         .collect();
-    let mut scopes = query
+    let scopes = query
         .iter()
         .filter(|(key, _)| key == "scope")
         .map(|(_, value)| MetricScope::from_str(value))
         .collect::<Result<Vec<_>, _>>()?;
-    if scopes.is_empty() {
-        scopes.push(MetricScope::Node);
-    }
     Ok(MetricSelection {
         metrics: (!metrics.is_empty()).then_some(metrics),
         scopes,
@@ -258,7 +300,7 @@ fn metric_selection(query: &[(String, String)]) -> Result<MetricSelection, Query
 
 fn job_metrics_data(
     ctx: &Ctx,
-    source: &dyn JobDataSource,
+    source_for: SourceFactory,
     selection: &MetricSelection,
 ) -> Result<JobData, MetricsFailure> {
     let id = parse_int(ctx.param("id")).map_err(MetricsFailure::InvalidId)?;
@@ -271,26 +313,28 @@ fn job_metrics_data(
     }
     let cluster = cluster_of(ctx, &job)?;
     // Resampling is not configurable yet, so the native resolution is used (spec jobs.md §8.3).
-    let query = DataQuery {
+    let request = LoadRequest {
         metrics: selection.metrics.as_deref(),
         scopes: &selection.scopes,
         resolution: 0,
     };
-    Ok(source
-        .load(&job, &cluster, &query)
-        .map_err(JobsError::LoadData)?)
+    let source = source_for(db.as_ref());
+    let data = source
+        .load(&job, &cluster, &request)
+        .map_err(JobsError::LoadData)?;
+    Ok(data)
 }
 
 /// `GET /api/jobs/metrics/{id}?metric=…&scope=…`: an invalid scope is a 400; everything after
 /// it is answered with 200 and either data or an error message (GraphQL-like, as the
 /// reference).
 pub fn job_metrics(ctx: &Ctx) -> Result<Response, ApiError> {
-    job_metrics_from(ctx, &DATA_SOURCE)
+    job_metrics_from(ctx, stored_job_data)
 }
 
-fn job_metrics_from(ctx: &Ctx, source: &dyn JobDataSource) -> Result<Response, ApiError> {
+fn job_metrics_from(ctx: &Ctx, source_for: SourceFactory) -> Result<Response, ApiError> {
     let selection = metric_selection(&ctx.query()).map_err(JobsError::Query)?;
-    let outcome = job_metrics_data(ctx, source, &selection);
+    let outcome = job_metrics_data(ctx, source_for, &selection);
     let answer = match &outcome {
         Ok(data) => MetricsAnswer {
             data: Some(JobMetrics {
@@ -319,17 +363,17 @@ fn job_metrics_from(ctx: &Ctx, source: &dyn JobDataSource) -> Result<Response, A
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::path::Path;
-
     use super::*;
     use crate::repo::tests::insert_job;
-    use cc_auth::{generate_key_pair, mint_token, Group, PrivateKey};
-    use cc_web::{dispatch, NativePlatform, Platform, Route, Variables};
+    use crate::test_app::{an_hour_ago, load_samples, App};
+    use cc_auth::Group;
+    use cc_model::Unit;
+    use cc_web::Route;
     use http::Method;
 
     /// Answers every requested metric (default: `mem_bw`, `cpu_load`, in that order) at every
-    /// requested scope with a JobMetric stand-in naming the job and the resolution.
+    /// requested scope with a JobMetric without series whose unit names the job and whose
+    /// timestep is the requested resolution.
     struct FakeSource;
 
     impl JobDataSource for FakeSource {
@@ -337,17 +381,24 @@ mod tests {
             &self,
             job: &Job,
             _: &Cluster,
-            query: &DataQuery<'_>,
+            request: &LoadRequest<'_>,
         ) -> Result<JobData, DataError> {
             let all = ["mem_bw".to_owned(), "cpu_load".to_owned()];
             let mut data = JobData::new();
-            for name in query.metrics.unwrap_or(&all) {
-                for scope in query.scopes {
-                    let metric = format!(r#"{{"job":{},"res":{}}}"#, job.job_id, query.resolution);
-                    data.entry(name.clone()).or_default().insert(
-                        scope.as_str().to_owned(),
-                        RawValue::from_string(metric).unwrap(),
-                    );
+            for name in request.metrics.unwrap_or(&all) {
+                for scope in request.scopes {
+                    let metric = JobMetric {
+                        unit: Unit {
+                            base: format!("job{}", job.job_id),
+                            prefix: String::new(),
+                        },
+                        timestep: request.resolution,
+                        series: Vec::new(),
+                        statistics_series: None,
+                    };
+                    data.entry(name.clone())
+                        .or_default()
+                        .insert(scope.as_str(), metric);
                 }
             }
             Ok(data)
@@ -357,22 +408,25 @@ mod tests {
     struct FailingSource;
 
     impl JobDataSource for FailingSource {
-        fn load(&self, _: &Job, _: &Cluster, _: &DataQuery<'_>) -> Result<JobData, DataError> {
-            Err(DataError("store unreachable".into()))
+        fn load(&self, job: &Job, _: &Cluster, _: &LoadRequest<'_>) -> Result<JobData, DataError> {
+            Err(LoadError::NoResources { job_id: job.job_id }.into())
         }
     }
 
+    fn fake<'db>(_: &'db dyn Sql) -> Box<dyn JobDataSource + 'db> {
+        Box::new(FakeSource)
+    }
     fn get_fake(ctx: &Ctx) -> Result<Response, ApiError> {
-        get_job_from(ctx, &FakeSource)
+        get_job_from(ctx, fake)
     }
     fn post_fake(ctx: &Ctx) -> Result<Response, ApiError> {
-        post_job_from(ctx, &FakeSource)
+        post_job_from(ctx, fake)
     }
     fn metrics_fake(ctx: &Ctx) -> Result<Response, ApiError> {
-        job_metrics_from(ctx, &FakeSource)
+        job_metrics_from(ctx, fake)
     }
     fn get_failing(ctx: &Ctx) -> Result<Response, ApiError> {
-        get_job_from(ctx, &FailingSource)
+        get_job_from(ctx, |_| Box::new(FailingSource))
     }
 
     static ROUTES: &[Route] = &[
@@ -382,68 +436,25 @@ mod tests {
         Route::new(Method::GET, "/userapi/failing/{id}", get_failing),
     ];
 
-    struct App {
-        _state: tempfile::TempDir,
-        platform: NativePlatform,
-        key: PrivateKey,
-        job: i64,
-    }
-
-    impl App {
-        /// A platform with one single-node job 42 of `alice` on testcluster.
-        fn new() -> App {
-            let state = tempfile::tempdir().unwrap();
-            let (public, private) = generate_key_pair();
-            let platform = NativePlatform {
-                variables: HashMap::from([(Variables::JWT_PUBLIC_KEY.to_owned(), public)]),
-                state_dir: state.path().to_owned(),
-                clusters_dir: Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../tests/fixtures/clusters"),
-            };
-            let job = insert_job(
-                platform.sql().unwrap().as_ref(),
-                42,
-                "testcluster",
-                "alice",
-                "running",
-                1000,
-            );
-            App {
-                _state: state,
-                platform,
-                key: PrivateKey::from_base64(&private).unwrap(),
-                job,
-            }
-        }
-
-        fn send(
-            &self,
-            method: Method,
-            path: &str,
-            body: &str,
-            user: &str,
-            roles: &[&str],
-        ) -> (u16, String) {
-            let roles: Vec<String> = roles.iter().map(|role| role.to_string()).collect();
-            let token = mint_token(&self.key, user, &roles, None, unix_now() as u64);
-            let request = http::Request::builder()
-                .method(method)
-                .uri(path)
-                .header("authorization", format!("Bearer {token}"))
-                .body(body.as_bytes().to_vec())
-                .unwrap();
-            let response = dispatch(&request, &self.platform, Group::UserApi, &[ROUTES]);
-            (
-                response.status().as_u16(),
-                String::from_utf8(response.into_body()).unwrap(),
-            )
-        }
+    /// The fake-source routes with one running single-node job 42 of `alice` on testcluster;
+    /// returns the job's database id too.
+    fn app_with_job() -> (App, i64) {
+        let app = App::new(Group::UserApi, ROUTES);
+        let job = insert_job(
+            app.db().as_ref(),
+            42,
+            "testcluster",
+            "alice",
+            "running",
+            1000,
+        );
+        (app, job)
     }
 
     #[test]
     fn get_with_all_metrics_nests_data_by_metric_and_scope() {
-        let app = App::new();
-        let path = format!("/userapi/jobs/{}?all-metrics=true", app.job);
+        let (app, job) = app_with_job();
+        let path = format!("/userapi/jobs/{}?all-metrics=true", job);
         let (status, body) = app.send(Method::GET, &path, "", "alice", &["api", "user"]);
         assert_eq!(status, 200, "{body}");
         assert!(
@@ -453,15 +464,15 @@ mod tests {
         assert!(body.contains(r#""metaData":{"jobName":"x"}"#), "{body}");
         assert!(
             body.ends_with(concat!(
-                r#""Data":{"cpu_load":{"core":{"job":42,"res":60}},"#,
-                r#""mem_bw":{"core":{"job":42,"res":60}}}}"#,
+                r#""Data":{"cpu_load":{"core":{"unit":{"base":"job42"},"series":[],"timestep":60}},"#,
+                r#""mem_bw":{"core":{"unit":{"base":"job42"},"series":[],"timestep":60}}}}"#,
                 "\n"
             )),
             "{body}"
         );
         let without = app.send(
             Method::GET,
-            &format!("/userapi/jobs/{}", app.job),
+            &format!("/userapi/jobs/{}", job),
             "",
             "alice",
             &["api", "user"],
@@ -471,10 +482,10 @@ mod tests {
 
     #[test]
     fn post_lists_metrics_sorted_by_name_and_scope() {
-        let app = App::new();
+        let (app, job) = app_with_job();
         let (status, body) = app.send(
             Method::POST,
-            &format!("/userapi/jobs/{}", app.job),
+            &format!("/userapi/jobs/{}", job),
             r#"["mem_bw","cpu_load"]"#,
             "root",
             &["api", "admin"],
@@ -484,14 +495,14 @@ mod tests {
         assert_eq!(
             data,
             concat!(
-                r#""Data":[{"metric":{"job":42,"res":60},"name":"cpu_load","scope":"core"},"#,
-                r#"{"metric":{"job":42,"res":60},"name":"mem_bw","scope":"core"}]}"#,
+                r#""Data":[{"metric":{"unit":{"base":"job42"},"series":[],"timestep":60},"name":"cpu_load","scope":"core"},"#,
+                r#"{"metric":{"unit":{"base":"job42"},"series":[],"timestep":60},"name":"mem_bw","scope":"core"}]}"#,
                 "\n"
             )
         );
         let (status, body) = app.send(
             Method::POST,
-            &format!("/userapi/jobs/{}", app.job),
+            &format!("/userapi/jobs/{}", job),
             "[",
             "root",
             &["api", "admin"],
@@ -501,19 +512,19 @@ mod tests {
 
     #[test]
     fn metrics_route_reports_failures_inside_a_200() {
-        let app = App::new();
+        let (app, job) = app_with_job();
         let path = |id: &str| format!("/userapi/jobs/metrics/{id}?scope=node&scope=core");
-        let job = app.job.to_string();
+        let job = job.to_string();
         let (status, body) = app.send(Method::GET, &path(&job), "", "alice", &["api", "user"]);
         assert_eq!(status, 200);
         assert_eq!(
             body,
             concat!(
                 r#"{"data":{"jobMetrics":["#,
-                r#"{"name":"cpu_load","scope":"core","metric":{"job":42,"res":0}},"#,
-                r#"{"name":"cpu_load","scope":"node","metric":{"job":42,"res":0}},"#,
-                r#"{"name":"mem_bw","scope":"core","metric":{"job":42,"res":0}},"#,
-                r#"{"name":"mem_bw","scope":"node","metric":{"job":42,"res":0}}"#,
+                r#"{"name":"cpu_load","scope":"core","metric":{"unit":{"base":"job42"},"series":[],"timestep":0}},"#,
+                r#"{"name":"cpu_load","scope":"node","metric":{"unit":{"base":"job42"},"series":[],"timestep":0}},"#,
+                r#"{"name":"mem_bw","scope":"core","metric":{"unit":{"base":"job42"},"series":[],"timestep":0}},"#,
+                r#"{"name":"mem_bw","scope":"node","metric":{"unit":{"base":"job42"},"series":[],"timestep":0}}"#,
                 r#"]},"error":null}"#,
                 "\n"
             )
@@ -553,28 +564,26 @@ mod tests {
 
     #[test]
     fn load_failures_are_500_json_errors() {
-        let app = App::new();
+        let (app, job) = app_with_job();
         let (status, body) = app.send(
             Method::GET,
-            &format!("/userapi/failing/{}?all-metrics=true", app.job),
+            &format!("/userapi/failing/{}?all-metrics=true", job),
             "",
             "alice",
             &["api", "user"],
         );
-        assert_eq!((status, body.as_str()), (500, "{\"status\":\"Internal Server Error\",\"error\":\"loading job data failed: store unreachable\"}\n"));
+        assert_eq!((status, body.as_str()), (500, "{\"status\":\"Internal Server Error\",\"error\":\"loading job data failed: METRICDATA/INTERNAL-CCMS \\u003e no resources allocated for job 42\"}\n"));
     }
 
     #[test]
     fn jobs_of_removed_clusters_are_422() {
-        let app = App::new();
-        app.platform
-            .sql()
-            .unwrap()
+        let (app, job) = app_with_job();
+        app.db()
             .execute("UPDATE job SET cluster = 'gone'", &[])
             .unwrap();
         let (status, body) = app.send(
             Method::POST,
-            &format!("/userapi/jobs/{}", app.job),
+            &format!("/userapi/jobs/{}", job),
             "null",
             "alice",
             &["api", "user"],
@@ -583,9 +592,52 @@ mod tests {
         assert!(
             body.contains(&format!(
                 "job {} belongs to cluster gone, which is not configured",
-                app.job
+                job
             )),
             "{body}"
         );
+    }
+
+    #[test]
+    fn running_jobs_read_the_store_and_archived_jobs_the_archive() {
+        let app = App::api();
+        let start = an_hour_ago();
+        app.write_samples(&load_samples(start, 5));
+        let id = app.start_job(1, start, "");
+        let path = format!("/api/jobs/{id}?all-metrics=true");
+        let data = |body: &str| body[body.find("\"Data\"").unwrap()..].to_owned();
+        // Single-node job: core scope requested, load_one is delivered at its native node scope.
+        let expected = concat!(
+            r#""Data":{"load_one":{"node":{"unit":{"base":""},"series":[{"hostname":"host123","#,
+            r#""statistics":{"min":0.50,"avg":2.50,"max":4.50},"data":[0.50,1.50,2.50,3.50,4.50]}],"#,
+            r#""timestep":60}}}}"#,
+            "\n"
+        );
+        assert_eq!(data(&app.get(&path)), expected, "running: from the store");
+
+        app.stop_job(1, start + 300);
+        assert_eq!(app.monitoring_status(id), monitoring::ARCHIVED);
+        let db = app.db();
+        db.execute("DELETE FROM metric_batch", &[]).unwrap();
+        db.execute("DELETE FROM metric_chunk", &[]).unwrap();
+        assert_eq!(
+            data(&app.get(&path)),
+            expected,
+            "archived: from the archive"
+        );
+        // No scope requested: every stored scope of the archive.
+        let metrics = app.get(&format!("/api/jobs/metrics/{id}"));
+        assert!(
+            metrics.starts_with(concat!(
+                r#"{"data":{"jobMetrics":[{"name":"load_one","scope":"node","metric":"#,
+                r#"{"unit":{"base":""},"series":[{"hostname":"host123","#
+            )),
+            "{metrics}"
+        );
+
+        let unmonitored = app.start_job(2, start, r#","monitoringStatus":0"#);
+        app.stop_job(2, start + 300);
+        let body = app.get(&format!("/api/jobs/{unmonitored}?all-metrics=true"));
+        assert!(body.ends_with("\"Data\":{}}\n"), "{body}");
     }
 }

@@ -12,8 +12,10 @@ mod start;
 mod stop;
 mod strconv;
 mod tags;
+#[cfg(test)]
+mod test_app;
 
-pub use data::{get_job, job_metrics, post_job, DataError, DataQuery, JobData, JobDataSource};
+pub use data::{get_job, job_metrics, post_job, DataError, JobData, JobDataSource, StoredJobData};
 pub use delete::{delete_job_by_id, delete_job_by_request, delete_jobs_before, OmitTagged};
 pub use error::{JobsError, LookupError};
 pub use meta::{edit_meta_by_id, edit_meta_by_request};

@@ -294,6 +294,14 @@ pub(crate) fn load_visible_tags(
     Ok(())
 }
 
+/// The `monitoringStatus` values the routes act on (spec jobs.md §1.2); the metric store's
+/// archive sets 2 (archiving failed) and 3.
+pub(crate) mod monitoring {
+    pub(crate) const DISABLED: i64 = 0;
+    pub(crate) const ARCHIVING_PENDING: i64 = 1;
+    pub(crate) const ARCHIVED: i64 = 3;
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()

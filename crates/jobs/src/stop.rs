@@ -1,13 +1,17 @@
-//! `POST|PUT /api/jobs/stop_job/` (spec jobs.md §3).
+//! `POST|PUT /api/jobs/stop_job/` (spec jobs.md §3) and the archiving it triggers (§10).
 
-use cc_model::{Job, JobState};
+use std::path::Path;
+
+use cc_auth::JobScope;
+use cc_metricstore::archive::{archive_job, mark_archiving_failed, ArchiveError};
+use cc_model::{load_cluster, ClusterError, Job, JobState};
 use cc_store::{in_transaction, Sql, StoreError, Value};
-use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
+use cc_web::{after_response, decode_strict, json_response, ApiError, Ctx, Platform, Response};
 use http::StatusCode;
 use serde::Deserialize;
 
 use crate::error::{JobsError, LookupError};
-use crate::repo::{find_by_key, unix_now, JobKey};
+use crate::repo::{find_by_id, find_by_key, monitoring, unix_now, JobKey};
 
 /// Why a found job cannot be stopped as requested.
 #[derive(Debug, thiserror::Error)]
@@ -131,13 +135,57 @@ pub(crate) fn stop(db: &dyn Sql, request: &StopJobRequest, now: i64) -> Result<J
     })
 }
 
-/// `POST|PUT /api/jobs/stop_job/`: 200 with the stopped job. There is no archive yet, so the
-/// job keeps `monitoringStatus` as it was (normally 1, archiving pending).
+/// Why a stopped job could not be archived.
+#[derive(Debug, thiserror::Error)]
+enum ArchivingFailure {
+    #[error("the job no longer exists")]
+    NoJob,
+    #[error(transparent)]
+    Lookup(#[from] JobsError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+/// Archives the stopped job `id` from the database's sample store (spec jobs.md §10).
+fn archive(db: &dyn Sql, clusters_dir: &Path, id: i64) -> Result<(), ArchivingFailure> {
+    let now = unix_now();
+    let job = find_by_id(db, id, &JobScope::All, true, now)?.ok_or(ArchivingFailure::NoJob)?;
+    let cluster = load_cluster(clusters_dir, &job.cluster)?;
+    archive_job(db, &job, &cluster, now)?;
+    Ok(())
+}
+
+/// Archives the stopped job `id`; a failure is logged and marks the job (monitoring status 2,
+/// also where the reference leaves 1 or crashes: spec jobs.md §13).
+fn archive_stopped_job(platform: &dyn Platform, id: i64) {
+    let db = match platform.sql() {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("archiving job {id} failed: opening the database: {error}");
+            return;
+        }
+    };
+    if let Err(failure) = archive(db.as_ref(), &platform.clusters_dir(), id) {
+        eprintln!("archiving job {id} failed: {failure}");
+        if let Err(error) = mark_archiving_failed(db.as_ref(), id) {
+            eprintln!("job {id} could not be marked as failed to archive: {error}");
+        }
+    }
+}
+
+/// `POST|PUT /api/jobs/stop_job/`: 200 with the stopped job as stored (archiving has not run
+/// yet, so `monitoringStatus` is unchanged). A monitored job is archived after the response.
 pub fn stop_job(ctx: &Ctx) -> Result<Response, ApiError> {
     let request: StopJobRequest =
         decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
     let db = ctx.platform.sql()?;
     let job = stop(db.as_ref(), &request, unix_now())?;
+    if job.monitoring_status != monitoring::DISABLED {
+        let id = job.id.unwrap_or_default();
+        after_response(move |platform| archive_stopped_job(platform, id));
+    }
     json_response(StatusCode::OK, &job)
 }
 
@@ -145,6 +193,7 @@ pub fn stop_job(ctx: &Ctx) -> Result<Response, ApiError> {
 mod tests {
     use super::*;
     use crate::repo::tests::{database, insert_job, stored_job};
+    use crate::test_app::{an_hour_ago, load_samples, App};
 
     fn request(body: &str) -> StopJobRequest {
         serde_json::from_str(body).unwrap()
@@ -224,5 +273,55 @@ mod tests {
             "finding job failed: sql: no rows in result set"
         );
         assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    }
+
+    fn archived_meta(app: &App, id: i64) -> Value {
+        app.scalar(
+            "SELECT meta FROM job_archive WHERE job_id = ?",
+            &[Value::Integer(id)],
+        )
+    }
+
+    #[test]
+    fn monitored_jobs_are_archived_after_the_response() {
+        let app = App::api();
+        let start = an_hour_ago();
+        app.write_samples(&load_samples(start, 5));
+        let id = app.start_job(1, start, r#","metaData":{"jobName":"sim"}"#);
+        let answer = app.stop_job(1, start + 300);
+        assert!(answer.contains(r#""monitoringStatus":1,"#), "{answer}");
+        assert_eq!(app.monitoring_status(id), monitoring::ARCHIVED);
+        let meta = archived_meta(&app, id);
+        let meta = meta.as_str().unwrap();
+        assert!(meta.contains(r#""metaData":{"jobName":"sim"}"#), "{meta}");
+        assert!(
+            meta.contains(
+                r#""statistics":{"load_one":{"unit":{"base":""},"avg":2.5,"min":0.5,"max":4.5}}"#
+            ),
+            "{meta}"
+        );
+    }
+
+    #[test]
+    fn archiving_fails_for_jobs_whose_cluster_is_no_longer_configured() {
+        let app = App::api();
+        let start = an_hour_ago();
+        let id = app.start_job(1, start, "");
+        std::fs::remove_dir_all(app.platform.clusters_dir.join("testcluster")).unwrap();
+        app.stop_job(1, start + 300);
+        assert_eq!(app.monitoring_status(id), 2);
+        assert_eq!(archived_meta(&app, id), Value::Null);
+    }
+
+    #[test]
+    fn unmonitored_jobs_are_not_archived() {
+        let app = App::api();
+        let start = an_hour_ago();
+        app.write_samples(&load_samples(start, 5));
+        let id = app.start_job(1, start, r#","monitoringStatus":0"#);
+        let answer = app.stop_job(1, start + 300);
+        assert!(!answer.contains("monitoringStatus"), "{answer}");
+        assert_eq!(app.monitoring_status(id), monitoring::DISABLED);
+        assert_eq!(archived_meta(&app, id), Value::Null);
     }
 }

@@ -91,6 +91,10 @@ fn stored_parts(db: &dyn Sql, selector: &[String]) -> Result<Vec<Part>, StoreErr
         &format!("SELECT cluster, host, samples FROM metric_batch {filter} ORDER BY id"),
         &params,
     )?;
+    // Pending samples of one series are shown as one part spanning them.
+    let mut pending: Vec<Part> = Vec::new();
+    let mut pending_index: std::collections::HashMap<(Vec<String>, String), usize> =
+        std::collections::HashMap::new();
     for row in &batches.rows {
         let (Some(cluster), Some(host), Value::Blob(bytes)) =
             (row[0].as_str(), row[1].as_str(), &row[2])
@@ -103,16 +107,28 @@ fn stored_parts(db: &dyn Sql, selector: &[String]) -> Result<Vec<Part>, StoreErr
                 return;
             }
             let time = slot_of(sample.time, sample.timestep) * sample.timestep;
-            parts.push(Part {
-                path,
-                metric: sample.metric.to_owned(),
-                start: time,
-                end: time + sample.timestep,
-                timestep: sample.timestep,
-                pending: true,
-            });
+            let key = (path.clone(), sample.metric.to_owned());
+            match pending_index.get(&key) {
+                Some(index) => {
+                    let part = &mut pending[*index];
+                    part.start = part.start.min(time);
+                    part.end = part.end.max(time + sample.timestep);
+                }
+                None => {
+                    pending_index.insert(key, pending.len());
+                    pending.push(Part {
+                        path,
+                        metric: sample.metric.to_owned(),
+                        start: time,
+                        end: time + sample.timestep,
+                        timestep: sample.timestep,
+                        pending: true,
+                    });
+                }
+            }
         });
     }
+    parts.extend(pending);
     Ok(parts)
 }
 

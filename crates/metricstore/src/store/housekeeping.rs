@@ -33,6 +33,18 @@ pub fn run_retention_if_due(
     now: i64,
     retention: i64,
 ) -> Result<Option<RetentionReport>, StoreError> {
+    // A plain read first: most writes find the next run in the future and need no write lock.
+    let next = db
+        .execute(
+            "SELECT next_retention FROM metric_housekeeping WHERE id = 1",
+            &[],
+        )?
+        .scalar()
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    if next > now {
+        return Ok(None);
+    }
     in_transaction(db, || {
         db.execute(
             "UPDATE metric_housekeeping SET next_retention = ?1 WHERE id = 1 AND next_retention <= ?2",

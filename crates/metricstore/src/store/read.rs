@@ -25,11 +25,15 @@ struct HostMetric {
 /// The encoded pending batches of one host, oldest first.
 type PendingBatches = Rc<Vec<Vec<u8>>>;
 
+/// One request's reads of a (cluster, host, metric, from, to).
+type HostMetricKey = (String, String, String, i64, i64);
+
 /// Sample storage in the database, as a [`SampleSource`]. Pending batches are read once per
 /// host and kept for the lifetime of this value (one request).
 pub struct StoredSamples<'a> {
     db: &'a dyn Sql,
     pending: RefCell<HashMap<(String, String), PendingBatches>>,
+    loaded: RefCell<HashMap<HostMetricKey, Rc<Option<HostMetric>>>>,
 }
 
 impl<'a> StoredSamples<'a> {
@@ -37,9 +41,11 @@ impl<'a> StoredSamples<'a> {
         StoredSamples {
             db,
             pending: RefCell::new(HashMap::new()),
+            loaded: RefCell::new(HashMap::new()),
         }
     }
 
+    /// The host's pending batches, read once per request (job data reads every metric of a host).
     fn pending_batches(&self, cluster: &str, host: &str) -> Result<PendingBatches, ReadError> {
         let key = (cluster.to_owned(), host.to_owned());
         if let Some(batches) = self.pending.borrow().get(&key) {
@@ -65,8 +71,32 @@ impl<'a> StoredSamples<'a> {
         Ok(batches)
     }
 
-    /// Every sample of `metric` on `host` with a grid slot in `[from, to)`.
+    /// [`Self::load_host_metric`], once per request and arguments.
     fn host_metric(
+        &self,
+        cluster: &str,
+        host: &str,
+        metric: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Rc<Option<HostMetric>>, ReadError> {
+        let key = (
+            cluster.to_owned(),
+            host.to_owned(),
+            metric.to_owned(),
+            from,
+            to,
+        );
+        if let Some(loaded) = self.loaded.borrow().get(&key) {
+            return Ok(loaded.clone());
+        }
+        let loaded = Rc::new(self.load_host_metric(cluster, host, metric, from, to)?);
+        self.loaded.borrow_mut().insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Every sample of `metric` on `host` with a grid slot in `[from, to)`.
+    fn load_host_metric(
         &self,
         cluster: &str,
         host: &str,
@@ -258,14 +288,14 @@ impl SampleSource for StoredSamples<'_> {
             Some(selector) if !selector.combine => selector.ids.len(),
             _ => 1,
         };
-        let Some(samples) = self.host_metric(
+        let loaded = self.host_metric(
             query.cluster,
             query.host,
             query.metric,
             query.from,
             query.to,
-        )?
-        else {
+        )?;
+        let Some(samples) = loaded.as_ref() else {
             return Ok(vec![None; wanted]);
         };
         match &query.selector {

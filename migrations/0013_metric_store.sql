@@ -33,7 +33,8 @@ CREATE TABLE metric_chunk (
     PRIMARY KEY (cluster, host, metric, level, sublevel, window_start)
 ) WITHOUT ROWID;
 CREATE INDEX metric_chunk_by_window ON metric_chunk (cluster, host, window_start);
-CREATE INDEX metric_chunk_by_age ON metric_chunk (last_time);
+-- For retention; window_start never changes, so merges do not rewrite this index (last_time would).
+CREATE INDEX metric_chunk_by_start ON metric_chunk (window_start);
 
 -- When retention last ran (one row): writers race for the next run with one UPDATE.
 CREATE TABLE metric_housekeeping (

@@ -47,10 +47,12 @@ fn raw_cluster<'a>(ctx: &Ctx<'a>) -> &'a str {
 pub fn write(ctx: &Ctx) -> Result<Response, ApiError> {
     let retention = retention(ctx)?;
     let now = unix_now();
-    let registry = Registry::load(&ctx.platform.clusters_dir(), ctx.platform.kv()?.as_ref())
-        .map_err(|error| {
-            ApiError::internal(format!("loading the metric registry failed: {error}"))
-        })?;
+    let registry = Registry::load(
+        &ctx.platform.clusters_dir(),
+        ctx.platform.kv()?.as_ref(),
+        now,
+    )
+    .map_err(|error| ApiError::internal(format!("loading the metric registry failed: {error}")))?;
     let db = ctx.platform.sql()?;
     write_lines(
         db.as_ref(),

@@ -24,11 +24,12 @@ pub struct Sample<'a> {
 #[error("stored sample batch is corrupt")]
 pub struct CorruptBatch;
 
-/// Collects the samples of one host, interning names.
+/// Collects the samples of one host, interning names. A host's samples share one cluster, so a
+/// metric name has one timestep within a batch.
 #[derive(Debug, Default)]
 pub struct BatchBuilder {
     metrics: Vec<(String, i64)>,
-    metric_index: HashMap<(String, i64), u64>,
+    metric_index: HashMap<String, u64>,
     levels: Vec<String>,
     level_index: HashMap<String, u64>,
     samples: Vec<(u64, u64, u64, i64, f32)>,
@@ -36,20 +37,27 @@ pub struct BatchBuilder {
 
 impl BatchBuilder {
     pub fn push(&mut self, sample: &Sample<'_>) {
-        let metric_key = (sample.metric.to_owned(), sample.timestep);
-        let metric = match self.metric_index.get(&metric_key) {
-            Some(index) => *index,
-            None => {
-                let index = self.metrics.len() as u64;
-                self.metrics.push(metric_key.clone());
-                self.metric_index.insert(metric_key, index);
-                index
-            }
-        };
+        let metric = self.intern_metric(sample.metric, sample.timestep);
         let level = self.intern_level(sample.level);
         let sublevel = self.intern_level(sample.sublevel);
         self.samples
             .push((metric, level, sublevel, sample.time, sample.value));
+    }
+
+    fn intern_metric(&mut self, name: &str, timestep: i64) -> u64 {
+        // Collectors send a metric's lines together: the previous one is the likely match.
+        if let Some(last) = self.samples.last() {
+            if self.metrics[last.0 as usize].0 == name {
+                return last.0;
+            }
+        }
+        if let Some(index) = self.metric_index.get(name) {
+            return *index;
+        }
+        let index = self.metrics.len() as u64;
+        self.metrics.push((name.to_owned(), timestep));
+        self.metric_index.insert(name.to_owned(), index);
+        index
     }
 
     fn intern_level(&mut self, name: &str) -> u64 {
@@ -102,9 +110,9 @@ impl BatchBuilder {
 }
 
 /// Calls `visit` for every sample of an encoded batch, in the order they were pushed.
-pub fn for_each_sample(
-    encoded: &[u8],
-    mut visit: impl FnMut(Sample<'_>),
+pub fn for_each_sample<'a>(
+    encoded: &'a [u8],
+    mut visit: impl FnMut(Sample<'a>),
 ) -> Result<(), CorruptBatch> {
     let mut reader = Reader { bytes: encoded };
     if reader.byte()? != VERSION {

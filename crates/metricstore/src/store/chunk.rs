@@ -1,18 +1,18 @@
 //! Merging pending batches into `metric_chunk` rows.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use cc_store::{in_transaction, Sql, StoreError, Value};
+use cc_store::{in_transaction, QueryResult, Sql, StoreError, Value};
 
 use super::batch::for_each_sample;
 use super::{slot_of, WINDOW_SLOTS};
 
-/// Identifies one chunk row of a host.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct ChunkKey {
-    metric: String,
-    level: String,
-    sublevel: String,
+/// Identifies one chunk row of a host; the names borrow from the rows read for the merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ChunkKey<'a> {
+    metric: &'a str,
+    level: &'a str,
+    sublevel: &'a str,
     window_start: i64,
 }
 
@@ -74,7 +74,7 @@ pub(crate) fn compact_host(
         if batches.rows.is_empty() || batches.rows.len() < min_batches {
             return Ok(0);
         }
-        let mut updates: Vec<(ChunkKey, i64, usize, f32)> = Vec::new();
+        let mut updates: Vec<(ChunkKey<'_>, i64, usize, f32)> = Vec::new();
         let mut last_id = 0;
         for row in &batches.rows {
             last_id = row[0].as_i64().unwrap_or_default();
@@ -86,9 +86,9 @@ pub(crate) fn compact_host(
                 let (window_start, offset) = window_of(sample.time, sample.timestep);
                 updates.push((
                     ChunkKey {
-                        metric: sample.metric.to_owned(),
-                        level: sample.level.to_owned(),
-                        sublevel: sample.sublevel.to_owned(),
+                        metric: sample.metric,
+                        level: sample.level,
+                        sublevel: sample.sublevel,
                         window_start,
                     },
                     sample.timestep,
@@ -97,11 +97,10 @@ pub(crate) fn compact_host(
                 ));
             });
         }
-        let mut chunks = load_chunks(db, cluster, host, &updates)?;
+        let stored = load_chunks(db, cluster, host, &updates)?;
+        let mut chunks = stored_chunks(&stored);
         for (key, timestep, offset, value) in updates {
-            let chunk = chunks
-                .entry(key.clone())
-                .or_insert_with(|| Chunk::empty(timestep));
+            let chunk = chunks.entry(key).or_insert_with(|| Chunk::empty(timestep));
             if chunk.timestep != timestep {
                 // The cluster config changed the metric's timestep: the window starts over.
                 *chunk = Chunk::empty(timestep);
@@ -120,60 +119,66 @@ pub(crate) fn compact_host(
     })
 }
 
-/// The stored chunks of the windows the updates touch.
+/// The stored chunk rows of the windows the updates touch.
 fn load_chunks(
     db: &dyn Sql,
     cluster: &str,
     host: &str,
-    updates: &[(ChunkKey, i64, usize, f32)],
-) -> Result<BTreeMap<ChunkKey, Chunk>, StoreError> {
+    updates: &[(ChunkKey<'_>, i64, usize, f32)],
+) -> Result<Vec<QueryResult>, StoreError> {
     let mut windows: Vec<i64> = updates.iter().map(|update| update.0.window_start).collect();
     windows.sort_unstable();
     windows.dedup();
-    let mut chunks = BTreeMap::new();
-    for group in windows.chunks(500) {
-        let placeholders = vec!["?"; group.len()].join(",");
-        let mut params: Vec<Value> = vec![cluster.into(), host.into()];
-        params.extend(group.iter().map(|window| Value::Integer(*window)));
-        let rows = db.execute(
-            &format!(
-                "SELECT metric, level, sublevel, window_start, timestep, first_time, last_time, data \
-                 FROM metric_chunk WHERE cluster = ? AND host = ? AND window_start IN ({placeholders})"
-            ),
-            &params,
-        )?;
-        for row in rows.rows {
-            let text = |index: usize| row[index].as_str().unwrap_or_default().to_owned();
-            let integer = |index: usize| row[index].as_i64().unwrap_or_default();
-            let Value::Blob(data) = &row[7] else {
-                continue;
-            };
-            let mut values: Vec<f32> = decode_values(data).collect();
-            values.resize(WINDOW_SLOTS as usize, f32::NAN);
-            chunks.insert(
-                ChunkKey {
-                    metric: text(0),
-                    level: text(1),
-                    sublevel: text(2),
-                    window_start: integer(3),
-                },
-                Chunk {
-                    timestep: integer(4),
-                    first_time: integer(5),
-                    last_time: integer(6),
-                    values,
-                },
-            );
-        }
+    windows
+        .chunks(500)
+        .map(|group| {
+            let placeholders = vec!["?"; group.len()].join(",");
+            let mut params: Vec<Value> = vec![cluster.into(), host.into()];
+            params.extend(group.iter().map(|window| Value::Integer(*window)));
+            db.execute(
+                &format!(
+                    "SELECT metric, level, sublevel, window_start, timestep, first_time, last_time, data \
+                     FROM metric_chunk WHERE cluster = ? AND host = ? AND window_start IN ({placeholders})"
+                ),
+                &params,
+            )
+        })
+        .collect()
+}
+
+fn stored_chunks(results: &[QueryResult]) -> HashMap<ChunkKey<'_>, Chunk> {
+    let mut chunks = HashMap::new();
+    for row in results.iter().flat_map(|result| &result.rows) {
+        let text = |index: usize| row[index].as_str().unwrap_or_default();
+        let integer = |index: usize| row[index].as_i64().unwrap_or_default();
+        let Value::Blob(data) = &row[7] else {
+            continue;
+        };
+        let mut values: Vec<f32> = decode_values(data).collect();
+        values.resize(WINDOW_SLOTS as usize, f32::NAN);
+        chunks.insert(
+            ChunkKey {
+                metric: text(0),
+                level: text(1),
+                sublevel: text(2),
+                window_start: integer(3),
+            },
+            Chunk {
+                timestep: integer(4),
+                first_time: integer(5),
+                last_time: integer(6),
+                values,
+            },
+        );
     }
-    Ok(chunks)
+    chunks
 }
 
 fn store_chunks(
     db: &dyn Sql,
     cluster: &str,
     host: &str,
-    chunks: &BTreeMap<ChunkKey, Chunk>,
+    chunks: &HashMap<ChunkKey<'_>, Chunk>,
 ) -> Result<(), StoreError> {
     let chunks: Vec<_> = chunks
         .iter()
@@ -186,9 +191,9 @@ fn store_chunks(
             params.extend([
                 cluster.into(),
                 host.into(),
-                key.metric.as_str().into(),
-                key.level.as_str().into(),
-                key.sublevel.as_str().into(),
+                key.metric.into(),
+                key.level.into(),
+                key.sublevel.into(),
                 Value::Integer(key.window_start),
                 Value::Integer(chunk.timestep),
                 Value::Integer(chunk.first_time),

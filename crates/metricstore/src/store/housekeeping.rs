@@ -60,7 +60,7 @@ pub fn run_retention_if_due(
                 "{PROTECTED_HOSTS} DELETE FROM metric_chunk \
                  WHERE (cluster, host, metric, level, sublevel, window_start) IN ( \
                  SELECT c.cluster, c.host, c.metric, c.level, c.sublevel, c.window_start \
-                 FROM metric_chunk c WHERE c.last_time < ?1 AND NOT EXISTS ( \
+                 FROM metric_chunk c WHERE c.window_start < ?1 AND c.last_time < ?1 AND NOT EXISTS ( \
                  SELECT 1 FROM protected p WHERE p.cluster = c.cluster AND p.host = c.host) \
                  LIMIT ?2)"
             ),

@@ -5,7 +5,9 @@
 //!
 //! Building the registry parses every cluster.json; a write request must not pay that, so the
 //! registry is kept in the key-value store together with a fingerprint of the cluster files
-//! (name, size, modification time) and rebuilt only when they change.
+//! (name, size, modification time) and rebuilt only when they change. Even the fingerprint
+//! (a directory listing and a stat per cluster, ~1 ms inside a component) is taken at most once
+//! per [`RECHECK_SECONDS`]: cluster files change by redeploying, not per request.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,6 +17,9 @@ use cc_store::{Kv, StoreError};
 use serde::{Deserialize, Serialize};
 
 const CACHE_KEY: &str = "metricstore/registry";
+
+/// Seconds a cached registry is used without comparing the cluster files.
+pub const RECHECK_SECONDS: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MetricInfo {
@@ -41,6 +46,8 @@ pub enum RegistryError {
 #[derive(Serialize, Deserialize)]
 struct CachedRegistry {
     fingerprint: String,
+    /// Unix time the fingerprint was last compared with the files.
+    checked_at: i64,
     registry: Registry,
 }
 
@@ -65,20 +72,25 @@ impl Registry {
         registry
     }
 
-    /// The registry of the clusters in `dir`, from the key-value cache when the cluster files
-    /// are unchanged.
-    pub fn load(dir: &Path, cache: &dyn Kv) -> Result<Registry, RegistryError> {
-        let fingerprint = fingerprint(dir)?;
-        if let Some(bytes) = cache.get(CACHE_KEY)? {
-            if let Ok(cached) = serde_json::from_slice::<CachedRegistry>(&bytes) {
-                if cached.fingerprint == fingerprint {
-                    return Ok(cached.registry);
-                }
+    /// The registry of the clusters in `dir` at `now`, from the key-value cache when the cluster
+    /// files are unchanged (or were checked less than [`RECHECK_SECONDS`] ago).
+    pub fn load(dir: &Path, cache: &dyn Kv, now: i64) -> Result<Registry, RegistryError> {
+        let cached = cache
+            .get(CACHE_KEY)?
+            .and_then(|bytes| serde_json::from_slice::<CachedRegistry>(&bytes).ok());
+        if let Some(cached) = &cached {
+            if (0..RECHECK_SECONDS).contains(&(now - cached.checked_at)) {
+                return Ok(cached.registry.clone());
             }
         }
-        let registry = Registry::from_clusters(&load_clusters(dir)?);
+        let fingerprint = fingerprint(dir)?;
+        let registry = match cached {
+            Some(cached) if cached.fingerprint == fingerprint => cached.registry,
+            _ => Registry::from_clusters(&load_clusters(dir)?),
+        };
         let cached = CachedRegistry {
             fingerprint,
+            checked_at: now,
             registry,
         };
         let bytes = serde_json::to_vec(&cached).expect("the registry serialises");
@@ -149,7 +161,7 @@ mod tests {
     }
 
     #[test]
-    fn cached_registry_is_rebuilt_when_a_cluster_file_changes() {
+    fn cached_registry_is_rebuilt_when_a_cluster_file_changes_after_the_recheck_interval() {
         let state = tempfile::tempdir().unwrap();
         let clusters = state.path().join("clusters");
         std::fs::create_dir_all(clusters.join("testcluster")).unwrap();
@@ -157,16 +169,19 @@ mod tests {
         std::fs::copy(&source, clusters.join("testcluster/cluster.json")).unwrap();
         let kv = NativeKv::open(&state.path().join("kv.db"), "default").unwrap();
 
-        let first = Registry::load(&clusters, &kv).unwrap();
+        let first = Registry::load(&clusters, &kv, 1000).unwrap();
         assert!(first.is_known("load_one"));
         assert!(kv.get(CACHE_KEY).unwrap().is_some());
-        assert_eq!(Registry::load(&clusters, &kv).unwrap(), first);
+        assert_eq!(Registry::load(&clusters, &kv, 1001).unwrap(), first);
 
         let renamed = std::fs::read_to_string(&source)
             .unwrap()
             .replace("\"load_one\"", "\"load_five\"");
         std::fs::write(clusters.join("testcluster/cluster.json"), renamed).unwrap();
-        let second = Registry::load(&clusters, &kv).unwrap();
+        // Within the recheck interval the cached registry is used as it is.
+        let cached = Registry::load(&clusters, &kv, 1000 + RECHECK_SECONDS - 1).unwrap();
+        assert!(cached.is_known("load_one"));
+        let second = Registry::load(&clusters, &kv, 1000 + RECHECK_SECONDS).unwrap();
         assert!(second.is_known("load_five"));
         assert!(!second.is_known("load_one"));
     }

@@ -4,7 +4,7 @@
 //! so a 400 leaves the store unchanged; every line resolves its own cluster and host (§2.5);
 //! timestamps are read by magnitude and garbage is refused (§2.4).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 use cc_store::{Sql, StoreError, Value};
 
@@ -45,52 +45,64 @@ pub struct WriteOutcome {
     pub skipped: usize,
 }
 
-/// The tags of one line that place its sample.
+/// The tags of one line that place its sample; borrowed from the body unless escaped.
 #[derive(Default)]
-struct Placement {
-    cluster: Option<String>,
-    host: String,
-    kind: Option<String>,
-    kind_id: Option<String>,
-    subkind: Option<String>,
-    subkind_id: Option<String>,
+struct Placement<'a> {
+    cluster: Option<Cow<'a, str>>,
+    host: Cow<'a, str>,
+    kind: Option<Cow<'a, str>>,
+    kind_id: Option<Cow<'a, str>>,
+    subkind: Option<Cow<'a, str>>,
+    subkind_id: Option<Cow<'a, str>>,
 }
 
-impl Placement {
-    /// The `<type><type-id>` and `<stype><stype-id>` levels below the host ('' when absent);
-    /// `type=node` means the host itself.
-    fn levels(&self) -> (String, String) {
-        let selector = |kind: &Option<String>, id: &Option<String>| match (kind, id) {
-            (None, None) => None,
-            (kind, id) => Some(format!(
-                "{}{}",
-                kind.as_deref().unwrap_or_default(),
-                id.as_deref().unwrap_or_default()
-            )),
-        };
+/// Writes `<type><type-id>` into `out` ('' when neither tag is present).
+fn selector_into(out: &mut String, kind: &Option<Cow<'_, str>>, id: &Option<Cow<'_, str>>) {
+    out.clear();
+    out.push_str(kind.as_deref().unwrap_or_default());
+    out.push_str(id.as_deref().unwrap_or_default());
+}
+
+impl Placement<'_> {
+    /// The levels below the host ('' when absent) into the two buffers; `type=node` means the
+    /// host itself, and a second level needs a first.
+    fn levels_into(&self, level: &mut String, sublevel: &mut String) {
+        sublevel.clear();
         if self.kind.as_deref() == Some("node") {
-            return (String::new(), String::new());
+            level.clear();
+            return;
         }
-        match selector(&self.kind, &self.kind_id) {
-            None => (String::new(), String::new()),
-            Some(level) => (
-                level,
-                selector(&self.subkind, &self.subkind_id).unwrap_or_default(),
-            ),
+        selector_into(level, &self.kind, &self.kind_id);
+        if !level.is_empty() || self.kind.is_some() || self.kind_id.is_some() {
+            selector_into(sublevel, &self.subkind, &self.subkind_id);
         }
     }
 }
 
-/// A decoded line ready to store.
-struct Line {
-    cluster: String,
-    host: String,
-    metric: String,
-    level: String,
-    sublevel: String,
-    timestep: i64,
-    time: i64,
-    value: f32,
+/// (cluster, host) of a batch.
+type HostKey<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// The decoded body: one batch per (cluster, host), in order of appearance.
+#[derive(Default)]
+struct HostBatches<'a> {
+    hosts: Vec<(HostKey<'a>, BatchBuilder)>,
+}
+
+impl<'a> HostBatches<'a> {
+    fn batch(&mut self, cluster: Cow<'a, str>, host: Cow<'a, str>) -> &mut BatchBuilder {
+        // Collectors send one host per request: look at the latest first.
+        let found = self
+            .hosts
+            .iter()
+            .rposition(|((known_cluster, known_host), _)| {
+                *known_cluster == cluster && *known_host == host
+            });
+        let index = found.unwrap_or_else(|| {
+            self.hosts.push(((cluster, host), BatchBuilder::default()));
+            self.hosts.len() - 1
+        });
+        &mut self.hosts[index].1
+    }
 }
 
 fn sample_value(host: &str, field: &str, value: FieldValue<'_>) -> Result<f64, WriteError> {
@@ -112,24 +124,25 @@ fn sample_value(host: &str, field: &str, value: FieldValue<'_>) -> Result<f64, W
     }
 }
 
-/// Decodes every line of `body`; `Ok(None)` entries are skipped lines.
-fn decode_body(
-    body: &[u8],
+/// Decodes every line of `body` into per-host batches; nothing is stored yet.
+fn decode_body<'a>(
+    body: &'a [u8],
     registry: &Registry,
-    default_cluster: &str,
+    default_cluster: &'a str,
     now: i64,
-) -> Result<Vec<Option<Line>>, WriteError> {
+    outcome: &mut WriteOutcome,
+) -> Result<HostBatches<'a>, WriteError> {
     let mut decoder = Decoder::new(body);
-    let mut lines = Vec::new();
+    let mut batches = HostBatches::default();
+    let (mut level, mut sublevel) = (String::new(), String::new());
     while decoder.next_line() {
         let metric = decoder.measurement()?;
         if !registry.is_known(&metric) {
-            lines.push(None);
+            outcome.skipped += 1;
             continue;
         }
         let mut placement = Placement::default();
         while let Some((key, value)) = decoder.next_tag()? {
-            let value = value.into_owned();
             match key.as_ref() {
                 "cluster" => placement.cluster = Some(value),
                 "hostname" | "host" => placement.host = value,
@@ -140,36 +153,35 @@ fn decode_body(
                 _ => {}
             }
         }
-        let mut sample = None;
-        while let Some((field, value)) = decoder.next_field()? {
-            sample = Some(sample_value(&placement.host, &field, value)?);
+        let mut value = None;
+        while let Some((field, field_value)) = decoder.next_field()? {
+            value = Some(sample_value(&placement.host, &field, field_value)?);
         }
         let time = decoder.timestamp()?.unwrap_or(now);
         let cluster = placement
             .cluster
-            .clone()
-            .unwrap_or_else(|| default_cluster.to_owned());
-        let (Some(value), Some(info)) = (sample, registry.metric(&cluster, &metric)) else {
-            lines.push(None);
+            .take()
+            .unwrap_or(Cow::Borrowed(default_cluster));
+        let (Some(value), Some(info)) = (value, registry.metric(&cluster, &metric)) else {
+            outcome.skipped += 1;
             continue;
         };
         if !is_safe_name(&cluster) || !is_safe_name(&placement.host) {
-            lines.push(None);
+            outcome.skipped += 1;
             continue;
         }
-        let (level, sublevel) = placement.levels();
-        lines.push(Some(Line {
-            cluster,
-            host: placement.host,
-            metric: metric.into_owned(),
-            level,
-            sublevel,
+        placement.levels_into(&mut level, &mut sublevel);
+        batches.batch(cluster, placement.host).push(&Sample {
+            metric: &metric,
             timestep: info.timestep,
+            level: &level,
+            sublevel: &sublevel,
             time,
             value: value as f32,
-        }));
+        });
+        outcome.stored += 1;
     }
-    Ok(lines)
+    Ok(batches)
 }
 
 /// Stores the samples of a line-protocol body. Lines without a `cluster` tag belong to
@@ -181,27 +193,8 @@ pub fn write_lines(
     default_cluster: &str,
     now: i64,
 ) -> Result<WriteOutcome, WriteError> {
-    let lines = decode_body(body, registry, default_cluster, now)?;
     let mut outcome = WriteOutcome::default();
-    let mut hosts: BTreeMap<(&str, &str), BatchBuilder> = BTreeMap::new();
-    for line in &lines {
-        let Some(line) = line else {
-            outcome.skipped += 1;
-            continue;
-        };
-        outcome.stored += 1;
-        hosts
-            .entry((line.cluster.as_str(), line.host.as_str()))
-            .or_default()
-            .push(&Sample {
-                metric: &line.metric,
-                timestep: line.timestep,
-                level: &line.level,
-                sublevel: &line.sublevel,
-                time: line.time,
-                value: line.value,
-            });
-    }
+    let hosts = decode_body(body, registry, default_cluster, now, &mut outcome)?.hosts;
     if hosts.is_empty() {
         return Ok(outcome);
     }
@@ -211,8 +204,8 @@ pub fn write_lines(
     for ((cluster, host), batch) in &hosts {
         let (first, last) = batch.time_range();
         params.extend([
-            Value::from(*cluster),
-            Value::from(*host),
+            Value::from(cluster.as_ref()),
+            Value::from(host.as_ref()),
             Value::Integer(first),
             Value::Integer(last),
             Value::Blob(batch.encode()),
@@ -224,11 +217,11 @@ pub fn write_lines(
         ),
         &params,
     )?;
-    for (cluster, host) in hosts.keys() {
+    for ((cluster, host), _) in &hosts {
         let pending = db
             .execute(
                 "SELECT count(*) FROM metric_batch WHERE cluster = ?1 AND host = ?2",
-                &[(*cluster).into(), (*host).into()],
+                &[cluster.as_ref().into(), host.as_ref().into()],
             )?
             .scalar()
             .and_then(Value::as_i64)

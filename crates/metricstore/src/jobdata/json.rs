@@ -11,7 +11,6 @@
 //! older archives), like the reference's decoder.
 
 use std::collections::BTreeMap;
-use std::convert;
 use std::fmt::{self, Write as _};
 
 use cc_model::Unit;
@@ -36,21 +35,37 @@ impl fmt::Display for TwoDecimals {
     }
 }
 
-/// Series data are 32-bit floats in the reference's encoder.
-fn to_f32_precision(value: f64) -> f64 {
-    f64::from(value as f32)
+/// Writes a series value the way the reference does: reduced to 32-bit float precision, then
+/// with two decimals. A 32-bit float times 100 is exact in an f64, so rounding that product to
+/// an integer (ties to even, as the exact decimal formatting does) gives the digits without the
+/// general float formatter, which dominated encoding large job data.
+fn write_series_value(json: &mut String, value: f64) {
+    let reduced = value as f32;
+    let hundredths = f64::from(reduced) * 100.0;
+    if !hundredths.is_finite() || hundredths.abs() >= 1e15 {
+        // Writing into a String cannot fail.
+        let _ = write!(json, "{}", TwoDecimals(f64::from(reduced)));
+        return;
+    }
+    let digits = hundredths.round_ties_even().abs() as u64;
+    if reduced.is_sign_negative() {
+        json.push('-');
+    }
+    let _ = write!(json, "{}.{:02}", digits / 100, digits % 100);
 }
 
-/// `[v0,v1,…]` with every value passed through `reduce` and printed with two decimals.
-fn two_decimals_array(values: &[f64], reduce: fn(f64) -> f64) -> String {
+fn write_two_decimals(json: &mut String, value: f64) {
+    let _ = write!(json, "{}", TwoDecimals(value));
+}
+
+fn two_decimals_array(values: &[f64], write_value: fn(&mut String, f64)) -> String {
     let mut json = String::with_capacity(2 + values.len() * 8);
     json.push('[');
     for (index, value) in values.iter().enumerate() {
         if index > 0 {
             json.push(',');
         }
-        // Writing into a String cannot fail.
-        let _ = write!(json, "{}", TwoDecimals(reduce(*value)));
+        write_value(&mut json, *value);
     }
     json.push(']');
     json
@@ -69,7 +84,7 @@ impl Serialize for Series {
             TwoDecimals(avg),
             TwoDecimals(max)
         );
-        let data = two_decimals_array(&self.data, to_f32_precision);
+        let data = two_decimals_array(&self.data, write_series_value);
 
         let mut series = serializer.serialize_struct("Series", 4)?;
         series.serialize_field("hostname", &self.hostname)?;
@@ -96,7 +111,8 @@ impl Serialize for MetricStatistics {
 
 impl Serialize for StatsSeries {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let array = |values: &[f64]| raw::<S::Error>(two_decimals_array(values, convert::identity));
+        let array =
+            |values: &[f64]| raw::<S::Error>(two_decimals_array(values, write_two_decimals));
 
         let mut stats = serializer.serialize_struct("StatsSeries", 5)?;
         if self.percentiles.is_empty() {
@@ -285,6 +301,34 @@ mod tests {
 
     use super::super::JobData;
     use super::*;
+
+    #[test]
+    fn fast_series_formatting_matches_the_exact_formatter() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut values: Vec<f64> =
+            vec![0.0, -0.0, 0.005, -0.005, 0.125, 2.675, -1e-9, 1e13, -3.5e14];
+        for _ in 0..200_000 {
+            let bits = next();
+            // Mix raw f32 bit patterns with values in the usual measurement range.
+            values.push(f64::from(f32::from_bits(bits as u32)));
+            values.push((bits % 2_000_000) as f64 / 997.0 - 1000.0);
+        }
+        for value in values {
+            let mut fast = String::new();
+            write_series_value(&mut fast, value);
+            assert_eq!(
+                fast,
+                TwoDecimals(f64::from(value as f32)).to_string(),
+                "{value:e}"
+            );
+        }
+    }
 
     fn go_json(value: &impl Serialize) -> String {
         String::from_utf8(to_go_json(value).expect("encodable")).expect("utf-8")

@@ -112,6 +112,24 @@ impl BatchBuilder {
 /// Calls `visit` for every sample of an encoded batch, in the order they were pushed.
 pub fn for_each_sample<'a>(
     encoded: &'a [u8],
+    visit: impl FnMut(Sample<'a>),
+) -> Result<(), CorruptBatch> {
+    decode_samples(encoded, None, visit)
+}
+
+/// Calls `visit` for the samples of `metric` only; a batch without the metric is not read
+/// past its name tables.
+pub fn for_each_sample_of<'a>(
+    encoded: &'a [u8],
+    metric: &str,
+    visit: impl FnMut(Sample<'a>),
+) -> Result<(), CorruptBatch> {
+    decode_samples(encoded, Some(metric), visit)
+}
+
+fn decode_samples<'a>(
+    encoded: &'a [u8],
+    only: Option<&str>,
     mut visit: impl FnMut(Sample<'a>),
 ) -> Result<(), CorruptBatch> {
     let mut reader = Reader { bytes: encoded };
@@ -125,6 +143,13 @@ pub fn for_each_sample<'a>(
         let timestep = reader.varint()? as i64;
         metrics.push((name, timestep));
     }
+    let wanted = match only {
+        None => None,
+        Some(metric) => match metrics.iter().position(|(name, _)| *name == metric) {
+            Some(index) => Some(index),
+            None => return Ok(()),
+        },
+    };
     let level_count = reader.varint()? as usize;
     let mut levels = Vec::with_capacity(level_count.min(encoded.len()));
     for _ in 0..level_count {
@@ -133,17 +158,21 @@ pub fn for_each_sample<'a>(
     let first_time = reader.varint()? as i64;
     let sample_count = reader.varint()?;
     for _ in 0..sample_count {
-        let (metric, timestep) = *metrics.get(reader.varint()? as usize).ok_or(CorruptBatch)?;
-        let level = levels.get(reader.varint()? as usize).ok_or(CorruptBatch)?;
-        let sublevel = levels.get(reader.varint()? as usize).ok_or(CorruptBatch)?;
-        let time = first_time.wrapping_add(reader.varint()? as i64);
+        let metric_index = reader.varint()? as usize;
+        let level_index = reader.varint()? as usize;
+        let sublevel_index = reader.varint()? as usize;
+        let offset = reader.varint()? as i64;
         let value = f32::from_le_bytes(reader.take(4)?.try_into().map_err(|_| CorruptBatch)?);
+        if wanted.is_some_and(|wanted| wanted != metric_index) {
+            continue;
+        }
+        let (metric, timestep) = *metrics.get(metric_index).ok_or(CorruptBatch)?;
         visit(Sample {
             metric,
             timestep,
-            level,
-            sublevel,
-            time,
+            level: levels.get(level_index).ok_or(CorruptBatch)?,
+            sublevel: levels.get(sublevel_index).ok_or(CorruptBatch)?,
+            time: first_time.wrapping_add(offset),
             value,
         });
     }
@@ -258,6 +287,21 @@ mod tests {
             })
             .collect();
         assert_eq!(decoded, expected);
+    }
+
+    #[test]
+    fn samples_of_one_metric_are_picked_and_absent_metrics_skip_the_batch() {
+        let mut builder = BatchBuilder::default();
+        builder.push(&sample("cpu_load", "", 1_700_000_000, 1.0));
+        builder.push(&sample("cpu_user", "hwthread0", 1_700_000_000, 2.0));
+        builder.push(&sample("cpu_load", "", 1_700_000_060, 3.0));
+        let encoded = builder.encode();
+        let mut values = Vec::new();
+        for_each_sample_of(&encoded, "cpu_load", |sample| values.push(sample.value)).unwrap();
+        assert_eq!(values, [1.0, 3.0]);
+        let mut none = 0;
+        for_each_sample_of(&encoded, "mem_bw", |_| none += 1).unwrap();
+        assert_eq!(none, 0);
     }
 
     #[test]

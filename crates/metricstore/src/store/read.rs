@@ -8,7 +8,7 @@ use std::rc::Rc;
 use cc_model::Aggregation;
 use cc_store::{Sql, Value};
 
-use super::batch::for_each_sample;
+use super::batch::for_each_sample_of;
 use super::chunk::decode_values;
 use super::{slot_of, WINDOW_SLOTS};
 use crate::source::{RawSeries, ReadError, SampleSource, SeriesQuery};
@@ -104,13 +104,14 @@ impl<'a> StoredSamples<'a> {
         from: i64,
         to: i64,
     ) -> Result<Option<HostMetric>, ReadError> {
+        // `+window_start` and no ORDER BY (windows do not overlap): otherwise SQLite prefers the
+        // window index, which visits every metric of the host, over the primary key.
         let rows = self
             .db
             .execute(
                 "SELECT level, sublevel, window_start, timestep, data FROM metric_chunk \
                  WHERE cluster = ?1 AND host = ?2 AND metric = ?3 \
-                 AND window_start < ?5 AND window_start + ?6 * timestep > ?4 \
-                 ORDER BY window_start",
+                 AND +window_start < ?5 AND window_start + ?6 * timestep > ?4",
                 &[
                     cluster.into(),
                     host.into(),
@@ -121,23 +122,18 @@ impl<'a> StoredSamples<'a> {
                 ],
             )
             .map_err(|error| ReadError(error.to_string()))?;
+        let pending = self.pending_batches(cluster, host)?;
         let mut timestep = None;
-        let mut levels: BTreeMap<(String, String), Points> = BTreeMap::new();
-        let mut place = |timestep: &mut Option<i64>,
-                         level: &str,
-                         sublevel: &str,
-                         time: i64,
-                         own_timestep: i64,
-                         value: f32| {
-            let grid = *timestep.get_or_insert(own_timestep);
-            let slot = slot_of(time, grid);
-            if slot >= slot_of(from, grid) && slot < slot_of(to, grid) {
-                levels
-                    .entry((level.to_owned(), sublevel.to_owned()))
-                    .or_default()
-                    .push((slot, value));
-            }
-        };
+        // Keys borrow from the rows and batches; owned once per level at the end.
+        let mut found: HashMap<(&str, &str), Points> = HashMap::new();
+        let place =
+            |timestep: &mut Option<i64>, points: &mut Points, time: i64, own: i64, value: f32| {
+                let grid = *timestep.get_or_insert(own);
+                let slot = slot_of(time, grid);
+                if slot >= slot_of(from, grid) && slot < slot_of(to, grid) {
+                    points.push((slot, value));
+                }
+            };
         for row in &rows.rows {
             let (Some(level), Some(sublevel), Some(start), Some(own), Value::Blob(data)) = (
                 row[0].as_str(),
@@ -148,28 +144,31 @@ impl<'a> StoredSamples<'a> {
             ) else {
                 continue;
             };
+            let points = found.entry((level, sublevel)).or_default();
             for (offset, value) in decode_values(data).enumerate() {
                 if !value.is_nan() {
                     let time = start + offset as i64 * own;
-                    place(&mut timestep, level, sublevel, time, own, value);
+                    place(&mut timestep, points, time, own, value);
                 }
             }
         }
-        for batch in self.pending_batches(cluster, host)?.iter() {
+        for batch in pending.iter() {
             // Corrupt rows are skipped; they are dropped at the next merge.
-            let _ = for_each_sample(batch, |sample| {
-                if sample.metric == metric {
-                    place(
-                        &mut timestep,
-                        sample.level,
-                        sample.sublevel,
-                        sample.time,
-                        sample.timestep,
-                        sample.value,
-                    );
-                }
+            let _ = for_each_sample_of(batch, metric, |sample| {
+                let points = found.entry((sample.level, sample.sublevel)).or_default();
+                place(
+                    &mut timestep,
+                    points,
+                    sample.time,
+                    sample.timestep,
+                    sample.value,
+                );
             });
         }
+        let levels: BTreeMap<(String, String), Points> = found
+            .into_iter()
+            .map(|((level, sublevel), points)| ((level.to_owned(), sublevel.to_owned()), points))
+            .collect();
         Ok(timestep.map(|timestep| HostMetric { timestep, levels }))
     }
 }
@@ -232,14 +231,18 @@ fn combine(
 impl HostMetric {
     /// The series that make up one level: its own, else all of its sub-levels.
     fn leaves(&self, level: &str) -> Vec<(i64, Vec<f64>)> {
-        if let Some(points) = self.levels.get(&(level.to_owned(), String::new())) {
-            return dense(points).into_iter().collect();
+        // Keys sort by (level, sublevel): the level's own samples ('' sublevel) come first.
+        let mut below = self
+            .levels
+            .range((level.to_owned(), String::new())..)
+            .take_while(|((own, _), _)| own == level)
+            .peekable();
+        if let Some(((_, sublevel), points)) = below.peek() {
+            if sublevel.is_empty() {
+                return dense(points).into_iter().collect();
+            }
         }
-        self.levels
-            .iter()
-            .filter(|((own, sublevel), _)| own == level && !sublevel.is_empty())
-            .filter_map(|(_, points)| dense(points))
-            .collect()
+        below.filter_map(|(_, points)| dense(points)).collect()
     }
 
     /// One level's series: its own samples, else the combination of everything below it.

@@ -160,8 +160,16 @@ pub fn load_from_store(
                 });
         }
     }
-    if data.is_empty() && !failures.is_empty() {
-        return Err(LoadError::Fetch(failures));
+    if !failures.is_empty() {
+        if data.is_empty() {
+            return Err(LoadError::Fetch(failures));
+        }
+        // Partial data is served; the failures are only worth a log line (spec §4.2).
+        eprintln!(
+            "job {} loaded with errors: {}",
+            job.job_id,
+            LoadError::Fetch(failures)
+        );
     }
 
     post_process(&mut data, scopes.contains(&MetricScope::Node));

@@ -2,7 +2,8 @@
 //! and the wasm components (the app's spin.toml with the fritz cluster):
 //!
 //! 1. `/api/write` ingestion with cc-metric-collector-shaped batches (one host, one timestamp,
-//!    ~840 lines across node/socket/memoryDomain/core/hwthread levels), 4 concurrent senders;
+//!    ~840 lines across node/socket/memoryDomain/core/hwthread levels), 4 concurrent senders of 4
+//!    hosts each (75 batches per host, so pending batches are merged several times);
 //! 2. reading one metric at node scope of a running 64-node, 24-hour job at 60 s timestep;
 //! 3. archiving that job with 10 metrics: time from the stop response until monitoringStatus 3;
 //! 4. `all-metrics` of a 1-node job that received full batches for an hour;
@@ -18,6 +19,7 @@ use serde_json::json;
 
 const SENDERS: usize = 4;
 const BATCHES_PER_SENDER: usize = 300;
+const HOSTS_PER_SENDER: usize = 4;
 const HWTHREAD_METRICS: [&str; 7] = [
     "cpu_user",
     "flops_any",
@@ -113,8 +115,9 @@ fn ingestion(runner: &Runner, token: &str) {
                     let agent = agent();
                     let mut lines = 0;
                     for batch in 0..BATCHES_PER_SENDER {
-                        let host = host(200 + sender * 16 + batch % 16);
-                        let time = now - 3600 + (batch / 16) as i64 * 60;
+                        // Few hosts, many batches each: the steady state includes merging.
+                        let host = host(200 + sender * HOSTS_PER_SENDER + batch % HOSTS_PER_SENDER);
+                        let time = now - 3 * 3600 + (batch / HOSTS_PER_SENDER) as i64 * 60;
                         let (body, count) = full_batch(&host, time, batch as f64);
                         assert_eq!(send(&agent, "POST", url, token, &body).0, 200);
                         lines += count;

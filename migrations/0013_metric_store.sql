@@ -55,3 +55,8 @@ CREATE TRIGGER job_archive_follows_job_delete AFTER DELETE ON job
 BEGIN
     DELETE FROM job_archive WHERE job_id = old.id;
 END;
+
+-- Stopped jobs still waiting for their archive (normally none for long): a later stop archives
+-- those whose instance ended before archiving them.
+CREATE INDEX job_awaiting_archive ON job (start_time)
+    WHERE monitoring_status = 1 AND job_state <> 'running';

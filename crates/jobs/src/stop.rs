@@ -159,7 +159,35 @@ fn archive(db: &dyn Sql, clusters_dir: &Path, id: i64) -> Result<(), ArchivingFa
 
 /// Archives the stopped job `id`; a failure is logged and marks the job (monitoring status 2,
 /// also where the reference leaves 1 or crashes: spec jobs.md §13).
-fn archive_stopped_job(platform: &dyn Platform, id: i64) {
+fn archive_stopped_job(db: &dyn Sql, clusters_dir: &Path, id: i64) {
+    if let Err(failure) = archive(db, clusters_dir, id) {
+        eprintln!("archiving job {id} failed: {failure}");
+        if let Err(error) = mark_archiving_failed(db, id) {
+            eprintln!("job {id} could not be marked as failed to archive: {error}");
+        }
+    }
+}
+
+/// A stopped job still waiting for its archive this long after its end lost the instance that
+/// should have archived it (e.g. the host stopped it right after the stop answer).
+const ARCHIVE_OVERDUE_SECONDS: i64 = 120;
+
+/// The oldest stopped job whose archiving is overdue, if any (a partial index keeps this cheap).
+fn overdue_job(db: &dyn Sql, now: i64) -> Result<Option<i64>, StoreError> {
+    let cutoff = Value::Integer(now - ARCHIVE_OVERDUE_SECONDS);
+    Ok(db
+        .execute(
+            "SELECT id FROM job WHERE monitoring_status = 1 AND job_state <> 'running' \
+             AND start_time < ?1 AND start_time + duration < ?1 ORDER BY start_time LIMIT 1",
+            &[cutoff],
+        )?
+        .scalar()
+        .and_then(Value::as_i64))
+}
+
+/// After a stop's answer: archives the stopped job, then at most one overdue job, so no stopped
+/// job stays unarchived once a later stop arrives.
+fn archive_after_stop(platform: &dyn Platform, id: i64) {
     let db = match platform.sql() {
         Ok(db) => db,
         Err(error) => {
@@ -167,11 +195,14 @@ fn archive_stopped_job(platform: &dyn Platform, id: i64) {
             return;
         }
     };
-    if let Err(failure) = archive(db.as_ref(), &platform.clusters_dir(), id) {
-        eprintln!("archiving job {id} failed: {failure}");
-        if let Err(error) = mark_archiving_failed(db.as_ref(), id) {
-            eprintln!("job {id} could not be marked as failed to archive: {error}");
+    let clusters_dir = platform.clusters_dir();
+    archive_stopped_job(db.as_ref(), &clusters_dir, id);
+    match overdue_job(db.as_ref(), unix_now()) {
+        Ok(Some(overdue)) if overdue != id => {
+            archive_stopped_job(db.as_ref(), &clusters_dir, overdue)
         }
+        Ok(_) => {}
+        Err(error) => eprintln!("looking for jobs awaiting their archive failed: {error}"),
     }
 }
 
@@ -184,7 +215,7 @@ pub fn stop_job(ctx: &Ctx) -> Result<Response, ApiError> {
     let job = stop(db.as_ref(), &request, unix_now())?;
     if job.monitoring_status != monitoring::DISABLED {
         let id = job.id.unwrap_or_default();
-        after_response(move |platform| archive_stopped_job(platform, id));
+        after_response(move |platform| archive_after_stop(platform, id));
     }
     json_response(StatusCode::OK, &job)
 }
@@ -323,5 +354,26 @@ mod tests {
         assert!(!answer.contains("monitoringStatus"), "{answer}");
         assert_eq!(app.monitoring_status(id), monitoring::DISABLED);
         assert_eq!(archived_meta(&app, id), Value::Null);
+    }
+
+    #[test]
+    fn a_later_stop_archives_a_job_whose_archiving_was_lost() {
+        let app = App::api();
+        let start = an_hour_ago();
+        app.write_samples(&load_samples(start, 5));
+        let lost = app.start_job(1, start, "");
+        // Stopped, but the instance that should have archived it ended first.
+        app.db()
+            .execute(
+                "UPDATE job SET job_state = 'completed', duration = 300 WHERE id = ?1",
+                &[Value::Integer(lost)],
+            )
+            .unwrap();
+        let recent = app.start_job(2, start + 60, "");
+        app.stop_job(2, unix_now());
+        assert_eq!(app.monitoring_status(recent), monitoring::ARCHIVED);
+        assert_eq!(app.monitoring_status(lost), monitoring::ARCHIVED);
+        let meta = archived_meta(&app, lost);
+        assert!(meta.as_str().unwrap().contains(r#""avg":2.5"#), "{meta:?}");
     }
 }

@@ -302,11 +302,9 @@ pub(crate) mod monitoring {
     pub(crate) const ARCHIVED: i64 = 3;
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch, as the job columns hold them.
 pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+    cc_web::unix_now() as i64
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 //! `POST /api/write`, `POST /api/free`, `GET /api/debug`. `/api/healthcheck` is the node-state
 //! handler of cc-users.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use cc_web::{json_response, text_response, with_content_type, ApiError, Ctx, Response};
 use http::StatusCode;
 
@@ -14,12 +12,6 @@ use crate::store::{
 /// Spin variable: how long samples are kept (Go duration, e.g. `48h`).
 pub const RETENTION_VARIABLE: &str = "metric_retention";
 const DEFAULT_RETENTION: i64 = 48 * 3600;
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64)
-}
 
 /// The configured retention in seconds; an unparsable value is a configuration error (500).
 fn retention(ctx: &Ctx) -> Result<i64, ApiError> {
@@ -46,7 +38,7 @@ fn raw_cluster<'a>(ctx: &Ctx<'a>) -> &'a str {
 /// `POST /api/write[?cluster=]`: stores the body's samples, then runs retention when due.
 pub fn write(ctx: &Ctx) -> Result<Response, ApiError> {
     let retention = retention(ctx)?;
-    let now = unix_now();
+    let now = cc_web::unix_now() as i64;
     let registry = Registry::load(
         &ctx.platform.clusters_dir(),
         ctx.platform.kv()?.as_ref(),

@@ -1,11 +1,11 @@
 //! The HTTP side of the crate: request decoding, admin checks, responses, and the one place where
 //! this crate's errors become API errors.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use cc_auth::Role;
 use cc_model::ClusterError;
-use cc_web::{decode_strict, json_response, ApiError, Ctx, Platform, Response};
+use cc_web::{decode_strict, json_response, unix_now, ApiError, Ctx, Platform, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
@@ -17,12 +17,6 @@ use crate::machine_state::{
 use crate::node_state::{record_node_states, NodeStateUpdate};
 use crate::null_as_default;
 use crate::user::{list_users, update_user, UserError, UserRecord, UserUpdate};
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
 
 fn require_admin(ctx: &Ctx, refusal: &str) -> Result<(), ApiError> {
     if ctx

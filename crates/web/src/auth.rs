@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use cc_store::{Kv, StoreError};
 use sha2::{Digest, Sha256};
 
-use crate::{ApiError, Platform, Request, Variables};
+use crate::{unix_now, ApiError, Platform, Request, Variables};
 
 /// Valid token signatures remembered in the shared key-value store, so that a client sending the
 /// same token again skips the Ed25519 check in every component instance. An entry is the SHA-256
@@ -59,12 +59,6 @@ impl<Open: Fn() -> Result<Box<dyn Kv>, StoreError>> VerifiedSignatures for KvSig
             let _ = kv.set(&slot, &digest);
         }
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 fn address_list(platform: &dyn Platform, name: &str) -> Result<Vec<String>, ApiError> {

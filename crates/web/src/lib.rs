@@ -28,6 +28,14 @@ pub use platform::spin::SpinPlatform;
 pub use spin_entry::serve_spin;
 
 pub type Request = http::Request<Vec<u8>>;
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 pub type Response = http::Response<Vec<u8>>;
 
 /// Exports a component's `handle(&Request, &dyn Platform) -> Response` as the Spin HTTP entry point

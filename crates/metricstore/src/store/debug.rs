@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value as Json};
 use cc_store::{Sql, StoreError, Value};
 
 use super::batch::for_each_sample;
-use super::slot_of;
+use super::{selector_conditions, slot_of, where_all};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DebugError {
@@ -47,27 +47,13 @@ fn path_of(cluster: &str, host: &str, level: &str, sublevel: &str) -> Vec<String
     path
 }
 
-fn filter_sql(selector: &[String]) -> (String, Vec<Value>) {
-    let columns = ["cluster", "host", "level", "sublevel"];
-    let conditions: Vec<String> = columns
-        .iter()
-        .zip(selector)
-        .map(|(column, _)| format!("{column} = ?"))
-        .collect();
-    let params = selector.iter().map(|name| name.as_str().into()).collect();
-    if conditions.is_empty() {
-        (String::new(), params)
-    } else {
-        (format!("WHERE {}", conditions.join(" AND ")), params)
-    }
-}
-
 fn stored_parts(db: &dyn Sql, selector: &[String]) -> Result<Vec<Part>, StoreError> {
-    let (filter, params) = filter_sql(selector);
+    let (conditions, params) = selector_conditions(selector);
     let rows = db.execute(
         &format!(
             "SELECT cluster, host, level, sublevel, metric, first_time, last_time, timestep \
-             FROM metric_chunk {filter} ORDER BY window_start"
+             FROM metric_chunk {} ORDER BY window_start",
+            where_all(&conditions)
         ),
         &params,
     )?;
@@ -86,9 +72,12 @@ fn stored_parts(db: &dyn Sql, selector: &[String]) -> Result<Vec<Part>, StoreErr
         });
     }
     let host_selector = &selector[..selector.len().min(2)];
-    let (filter, params) = filter_sql(host_selector);
+    let (conditions, params) = selector_conditions(host_selector);
     let batches = db.execute(
-        &format!("SELECT cluster, host, samples FROM metric_batch {filter} ORDER BY id"),
+        &format!(
+            "SELECT cluster, host, samples FROM metric_batch {} ORDER BY id",
+            where_all(&conditions)
+        ),
         &params,
     )?;
     // Pending samples of one series are shown as one part spanning them.
@@ -134,7 +123,12 @@ fn stored_parts(db: &dyn Sql, selector: &[String]) -> Result<Vec<Part>, StoreErr
 
 /// The dump below the level named by `selector` (empty: everything).
 pub fn debug_dump(db: &dyn Sql, selector: &[String]) -> Result<Json, DebugError> {
-    let parts = stored_parts(db, selector)?;
+    // Nothing is stored deeper than [cluster, host, level, sublevel].
+    let parts = if selector.len() > 4 {
+        Vec::new()
+    } else {
+        stored_parts(db, selector)?
+    };
     if parts.is_empty() && !selector.is_empty() {
         return Err(DebugError::NotFound(selector.to_vec()));
     }

@@ -6,6 +6,7 @@
 use cc_store::{in_transaction, Sql, StoreError, Value};
 
 use super::chunk::compact_host;
+use super::{selector_conditions, where_all};
 
 /// Seconds between retention runs.
 pub const RETENTION_INTERVAL: i64 = 10;
@@ -88,26 +89,15 @@ pub fn run_retention_if_due(
 /// selected hosts are merged first, so they are freed like everything else. Returns the number
 /// of chunk rows deleted. Unlike the reference, missing levels are not created.
 pub fn free_buffers(db: &dyn Sql, selectors: &[Vec<String>], to: i64) -> Result<u64, StoreError> {
-    const COLUMNS: [&str; 4] = ["cluster", "host", "level", "sublevel"];
     let mut freed = 0;
     for selector in selectors {
-        let selector = &selector[..selector.len().min(COLUMNS.len())];
-        let host_filter: Vec<String> = COLUMNS[..selector.len().min(2)]
-            .iter()
-            .map(|column| format!("{column} = ?"))
-            .collect();
-        let host_params: Vec<Value> = selector
-            .iter()
-            .take(2)
-            .map(|name| name.as_str().into())
-            .collect();
-        let where_hosts = if host_filter.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", host_filter.join(" AND "))
-        };
+        let (host_conditions, host_params) =
+            selector_conditions(&selector[..selector.len().min(2)]);
         let hosts = db.execute(
-            &format!("SELECT DISTINCT cluster, host FROM metric_batch {where_hosts}"),
+            &format!(
+                "SELECT DISTINCT cluster, host FROM metric_batch {}",
+                where_all(&host_conditions)
+            ),
             &host_params,
         )?;
         for row in &hosts.rows {
@@ -115,18 +105,11 @@ pub fn free_buffers(db: &dyn Sql, selectors: &[Vec<String>], to: i64) -> Result<
                 compact_host(db, cluster, host, 1)?;
             }
         }
-        let mut conditions: Vec<String> = COLUMNS[..selector.len()]
-            .iter()
-            .map(|column| format!("{column} = ?"))
-            .collect();
+        let (mut conditions, mut params) = selector_conditions(selector);
         conditions.push("last_time + timestep < ?".into());
-        let mut params: Vec<Value> = selector.iter().map(|name| name.as_str().into()).collect();
         params.push(Value::Integer(to));
         db.execute(
-            &format!(
-                "DELETE FROM metric_chunk WHERE {}",
-                conditions.join(" AND ")
-            ),
+            &format!("DELETE FROM metric_chunk {}", where_all(&conditions)),
             &params,
         )?;
         freed += db.changes();

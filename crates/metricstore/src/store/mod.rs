@@ -6,6 +6,8 @@
 //! writes stay one insert. Times are unix seconds; a sample lands on its metric's grid: slot
 //! `round(time / timestep)`.
 
+use cc_store::Value;
+
 pub mod batch;
 mod chunk;
 mod debug;
@@ -31,6 +33,26 @@ pub const COMPACT_AFTER: usize = 16;
 /// The grid slot a time falls on (nearest multiple of `timestep`, halves rounded up).
 pub(crate) fn slot_of(time: i64, timestep: i64) -> i64 {
     (time + timestep / 2).div_euclid(timestep)
+}
+
+/// Conditions (`column = ?`) and parameters selecting what lies below a level path
+/// `[cluster, host, level, sublevel]` (any prefix; names beyond the fourth select nothing more).
+pub(crate) fn selector_conditions(selector: &[String]) -> (Vec<String>, Vec<Value>) {
+    const COLUMNS: [&str; 4] = ["cluster", "host", "level", "sublevel"];
+    COLUMNS
+        .iter()
+        .zip(selector)
+        .map(|(column, name)| (format!("{column} = ?"), Value::from(name.as_str())))
+        .unzip()
+}
+
+/// `WHERE a AND b …`, or nothing for no conditions.
+pub(crate) fn where_all(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
 }
 
 /// Host and cluster names that could address other levels are refused (spec §2.2.3).

@@ -212,6 +212,13 @@ fn free_deletes_what_ended_before_and_debug_shows_the_tree() {
         serde_json::json!({"start": NOW, "len": 1, "end": NOW + 60, "pending": true})
     );
     assert!(dump["data"]["testcluster"]["host124"]["hwthread3"]["load_one"].is_array());
+    let too_deep: Vec<String> = ["testcluster", "host124", "hwthread3", "x", "y"]
+        .map(str::to_owned)
+        .to_vec();
+    assert!(matches!(
+        debug_dump(&db, &too_deep),
+        Err(DebugError::NotFound(_))
+    ));
     let missing = debug_dump(&db, &["testcluster".into(), "nohost".into()]).unwrap_err();
     assert_eq!(
         missing.to_string(),

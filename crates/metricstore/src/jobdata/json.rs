@@ -297,6 +297,7 @@ impl<'de> Deserialize<'de> for JobMetric {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::metric;
     use cc_model::{to_go_json, MetricScope};
 
     use super::super::JobData;
@@ -344,18 +345,6 @@ mod tests {
                 max: 0.3,
             },
             data,
-        }
-    }
-
-    fn metric(series: Vec<Series>) -> JobMetric {
-        JobMetric {
-            unit: Unit {
-                base: "F/s".to_owned(),
-                prefix: "G".to_owned(),
-            },
-            timestep: 60,
-            series,
-            statistics_series: None,
         }
     }
 

@@ -110,17 +110,8 @@ fn average_point(values: &[f64], first_x: usize) -> (f64, f64) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_same;
     use super::*;
-
-    fn assert_same(actual: &[f64], expected: &[f64]) {
-        assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-        for (a, e) in actual.iter().zip(expected) {
-            assert!(
-                a == e || (a.is_nan() && e.is_nan()),
-                "{actual:?} vs {expected:?}"
-            );
-        }
-    }
 
     #[test]
     fn picks_the_point_of_the_largest_triangle() {

@@ -5,6 +5,8 @@ pub mod archive;
 mod json;
 pub mod lttb;
 pub mod stats;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::BTreeMap;
 

@@ -223,9 +223,8 @@ pub fn post_process(data: &mut JobData, node_scope_requested: bool) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{assert_same, metric};
     use std::collections::BTreeMap;
-
-    use cc_model::Unit;
 
     use super::*;
 
@@ -237,28 +236,6 @@ mod tests {
             id: Some(id.to_owned()),
             statistics: series_statistics(&data),
             data,
-        }
-    }
-
-    fn metric(series: Vec<Series>) -> JobMetric {
-        JobMetric {
-            unit: Unit {
-                base: "F/s".to_owned(),
-                prefix: "G".to_owned(),
-            },
-            timestep: 60,
-            series,
-            statistics_series: None,
-        }
-    }
-
-    fn assert_same(actual: &[f64], expected: &[f64]) {
-        assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-        for (a, e) in actual.iter().zip(expected) {
-            assert!(
-                a == e || (a.is_nan() && e.is_nan()),
-                "{actual:?} vs {expected:?}"
-            );
         }
     }
 

@@ -3,7 +3,6 @@
 //! Everything here is pure: the current time and the request headers are passed in, so the crate
 //! behaves identically natively and inside a `wasm32-wasip2` component.
 
-mod duration;
 mod error;
 mod groups;
 mod ip;
@@ -11,7 +10,6 @@ mod keys;
 mod token;
 mod user;
 
-pub use duration::{parse_go_duration, DurationError};
 pub use error::{AuthError, ClaimError};
 pub use groups::{authorize, Group};
 pub use ip::{parse_address_list, AddressListError, IpPolicy, PEER_ADDRESS_HEADER};

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::error::{JobsError, LookupError};
 use crate::query::QueryError;
 use crate::repo::{find_by_id, load_visible_tags, monitoring, unix_now};
-use crate::strconv::parse_int;
+use cc_gocompat::parse_int;
 
 /// Job data as the routes answer it: metric name → scope name → JobMetric (spec
 /// metricstore.md §5). Scopes are keyed by name so that they sort like Go's map keys; the

@@ -11,7 +11,7 @@ use crate::error::JobsError;
 use crate::query::QueryError;
 use crate::repo::{on_requested_job, unix_now, JobKey};
 use crate::start::Message;
-use crate::strconv::parse_int;
+use cc_gocompat::parse_int;
 
 /// The body of `delete_job/`.
 #[derive(Debug, Deserialize)]

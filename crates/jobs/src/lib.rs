@@ -10,7 +10,6 @@ mod query;
 mod repo;
 mod start;
 mod stop;
-mod strconv;
 mod tags;
 #[cfg(test)]
 mod test_app;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::error::{JobsError, LookupError};
 use crate::repo::{find_by_id, on_requested_job, unix_now, JobKey};
-use crate::strconv::parse_int;
+use cc_gocompat::parse_int;
 
 /// One metadata entry to set; an absent key or value is `""`, as in the reference.
 #[derive(Debug, Default, Deserialize)]

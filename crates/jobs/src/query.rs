@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::JobsError;
 use crate::repo::{job_from_row, monitoring, scope_condition, select_jobs, unix_now, visible_tags};
-use crate::strconv::{atoi, parse_int};
+use cc_gocompat::{atoi, parse_int};
 
 /// A query string the job routes reject (400).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

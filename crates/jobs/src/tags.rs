@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::error::{JobsError, LookupError};
 use crate::repo::{find_by_id, load_visible_tags, unix_now};
-use crate::strconv::parse_int;
+use cc_gocompat::parse_int;
 
 pub const GLOBAL_SCOPE: &str = "global";
 pub const ADMIN_SCOPE: &str = "admin";

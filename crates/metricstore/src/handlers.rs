@@ -18,7 +18,7 @@ fn retention(ctx: &Ctx) -> Result<i64, ApiError> {
     match ctx.platform.variable(RETENTION_VARIABLE) {
         None => Ok(DEFAULT_RETENTION),
         Some(text) if text.is_empty() => Ok(DEFAULT_RETENTION),
-        Some(text) => cc_auth::parse_go_duration(&text)
+        Some(text) => cc_gocompat::parse_duration(&text)
             .map(|duration| duration.as_secs() as i64)
             .map_err(|error| ApiError::internal(format!("variable {RETENTION_VARIABLE}: {error}"))),
     }

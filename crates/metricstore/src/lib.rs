@@ -2,7 +2,6 @@
 //! lives for one request, so here the samples live in the shared SQLite database and every
 //! piece of housekeeping runs as bounded work inside requests.
 //!
-//! - [`lineproto`]: the InfluxDB line-protocol decoder of `/api/write`.
 //! - [`jobdata`]: job data (`JobData`, `JobMetric`, `Series`) with the reference's JSON format,
 //!   statistics, LTTB resampling and the pure parts of archiving.
 //! - [`source`]: the query interface between job data loading and sample storage.
@@ -12,7 +11,6 @@
 pub mod archive;
 pub mod handlers;
 pub mod jobdata;
-pub mod lineproto;
 pub mod plan;
 pub mod source;
 pub mod store;

@@ -328,7 +328,7 @@ impl StartJobRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::to_go_json;
+    use cc_gocompat::to_go_json;
 
     fn decode(body: &str) -> Result<StartJobRequest, serde_json::Error> {
         serde_json::from_str(body)

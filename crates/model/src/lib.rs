@@ -4,8 +4,8 @@
 pub mod cluster;
 pub mod hostlist;
 pub mod job;
-pub mod json;
 
+pub use cc_gocompat::json::{finite_f64, to_go_json};
 pub use cluster::{
     load_cluster, load_clusters, parse_cluster, Accelerator, Aggregation, Cluster, ClusterError,
     EnergyKind, Footprint, InvalidScope, MetricConfig, MetricScope, MetricValue, SubCluster,
@@ -15,4 +15,3 @@ pub use hostlist::{HostList, HostListError, Nodes};
 pub use job::{
     ConcurrentJobs, Job, JobLink, JobState, JobStatistics, Resource, StartJobRequest, Tag,
 };
-pub use json::{finite_f64, to_go_json};

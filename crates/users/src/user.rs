@@ -4,9 +4,8 @@
 //! after removing the last role even as the text `null`. They are read in every form and always
 //! written as TEXT, and a removed last role leaves `[]` (storage.md §10 recommendations).
 
-use std::fmt::Write as _;
-
 use cc_auth::Role;
+use cc_gocompat::quote;
 use cc_store::{in_transaction, Sql, StoreError, Value};
 
 use crate::password::{hash_password, HashError};
@@ -105,12 +104,12 @@ pub enum UserError {
     NotManager(String),
     #[error("user '{username}' already manages project '{project}'")]
     ProjectAlreadyManaged { username: String, project: String },
-    #[error("user {} is not a manager", go_quote(.0))]
+    #[error("user {} is not a manager", quote(.0))]
     NotManagerOfAnyProject(String),
     #[error(
         "user {}: Cannot remove project {} - Does not match",
-        go_quote(username),
-        go_quote(project)
+        quote(username),
+        quote(project)
     )]
     ProjectNotManaged { username: String, project: String },
     #[error("username must be between 1 and 100 characters")]
@@ -133,34 +132,6 @@ pub enum UserError {
     Hash(#[from] HashError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Go's `%q` formatting (`strconv.Quote`), which cc-backend uses in two messages.
-fn go_quote(text: &str) -> String {
-    let mut quoted = String::with_capacity(text.len() + 2);
-    quoted.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            '\u{7}' => quoted.push_str("\\a"),
-            '\u{8}' => quoted.push_str("\\b"),
-            '\u{c}' => quoted.push_str("\\f"),
-            '\n' => quoted.push_str("\\n"),
-            '\r' => quoted.push_str("\\r"),
-            '\t' => quoted.push_str("\\t"),
-            '\u{b}' => quoted.push_str("\\v"),
-            control if u32::from(control) < 0x20 || control == '\u{7f}' => {
-                let _ = write!(quoted, "\\x{:02x}", u32::from(control));
-            }
-            control if control.is_control() => {
-                let _ = write!(quoted, "\\u{:04x}", u32::from(control));
-            }
-            printable => quoted.push(printable),
-        }
-    }
-    quoted.push('"');
-    quoted
 }
 
 fn text_column(value: Option<&Value>) -> Option<String> {
@@ -691,12 +662,5 @@ mod tests {
             refused(&db, "alice", UserUpdate::RemoveProject("p1".into())),
             r#"user "alice" is not a manager"#
         );
-    }
-
-    #[test]
-    fn go_quote_escapes_like_strconv_quote() {
-        assert_eq!(go_quote("plain ü"), r#""plain ü""#);
-        assert_eq!(go_quote("a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(go_quote("\n\t\u{1}\u{7f}\u{85}"), r#""\n\t\x01\x7f\u0085""#);
     }
 }

@@ -67,7 +67,7 @@ pub(crate) fn error_response_with_text(
     };
     with_content_type(
         status,
-        cc_model::json::to_go_json(&body).unwrap_or_default(),
+        cc_model::to_go_json(&body).unwrap_or_default(),
         "application/json",
     )
 }

@@ -6,7 +6,7 @@ use crate::{ApiError, Response};
 
 /// A JSON body encoded like Go's `encoding/json` (HTML-safe escapes, trailing newline).
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, ApiError> {
-    let body = cc_model::json::to_go_json(value)
+    let body = cc_model::to_go_json(value)
         .map_err(|error| ApiError::internal(format!("encoding response failed: {error}")))?;
     Ok(with_content_type(status, body, "application/json"))
 }

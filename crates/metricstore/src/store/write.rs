@@ -12,7 +12,7 @@ use super::batch::{BatchBuilder, Sample};
 use super::chunk::compact_host;
 use super::registry::Registry;
 use super::{is_safe_name, COMPACT_AFTER};
-use crate::lineproto::{Decoder, FieldValue, SyntaxError};
+use cc_lineproto::{Decoder, FieldValue, SyntaxError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {

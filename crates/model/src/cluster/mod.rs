@@ -11,7 +11,7 @@ mod scope;
 use serde::{Deserialize, Serialize};
 
 use crate::hostlist::Nodes;
-use crate::json::finite_f64;
+use cc_gocompat::finite_f64;
 
 pub use load::{load_cluster, load_clusters, parse_cluster, ClusterError};
 pub use scope::{InvalidScope, MetricScope};

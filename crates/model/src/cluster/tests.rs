@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::json::to_go_json;
+use cc_gocompat::to_go_json;
 
 fn repo_dir(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -48,7 +48,7 @@ struct GoFormatter;
 
 impl Formatter for GoFormatter {
     fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
-        write_go_float(writer, value)
+        crate::float::write_json_float(writer, value)
     }
 
     fn write_string_fragment<W: ?Sized + Write>(
@@ -71,25 +71,6 @@ impl Formatter for GoFormatter {
             unescaped_from = index + character.len_utf8();
         }
         writer.write_all(&fragment.as_bytes()[unescaped_from..])
-    }
-}
-
-/// Go's float encoder: shortest round-trip digits, plain notation for `1e-6 <= |f| < 1e21`,
-/// otherwise exponent notation with an explicit exponent sign and no zero padding (`1e+21`,
-/// `1e-7`). Rust's `Display`/`LowerExp` already produce the shortest round-trip digits.
-/// Non-finite values never reach a formatter (`serde_json` writes them as `null`).
-fn write_go_float<W: ?Sized + Write>(writer: &mut W, value: f64) -> io::Result<()> {
-    let magnitude = value.abs();
-    if magnitude != 0.0 && !(1e-6..1e21).contains(&magnitude) {
-        let exponent_form = format!("{value:e}");
-        match exponent_form.split_once('e') {
-            Some((mantissa, exponent)) if !exponent.starts_with('-') => {
-                write!(writer, "{mantissa}e+{exponent}")
-            }
-            _ => writer.write_all(exponent_form.as_bytes()),
-        }
-    } else {
-        write!(writer, "{value}")
     }
 }
 

@@ -56,7 +56,7 @@ pub(crate) fn parse_roles(list: &str) -> anyhow::Result<Vec<String>> {
 }
 
 fn parse_ttl(text: &str) -> anyhow::Result<Option<Duration>> {
-    let ttl = cc_auth::parse_go_duration(text).context("invalid --ttl")?;
+    let ttl = cc_gocompat::parse_duration(text).context("invalid --ttl")?;
     Ok((!ttl.is_zero()).then_some(ttl))
 }
 

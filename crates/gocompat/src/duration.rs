@@ -1,5 +1,6 @@
-//! Go `time.ParseDuration` syntax, used for token lifetimes (`auth.jwts.max-age`, `--ttl`).
+//! Go's `time.ParseDuration`: token lifetimes (`--ttl`) and the `metric_retention` variable.
 
+use std::fmt;
 use std::time::Duration;
 
 const NANOS_PER_MICRO: u64 = 1_000;
@@ -8,17 +9,31 @@ const NANOS_PER_SECOND: u64 = 1_000_000_000;
 /// Go durations are signed 64-bit nanosecond counts.
 const MAX_NANOS: u64 = i64::MAX as u64;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a duration was refused, in Go's words (plus one of ours: negative durations).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DurationError {
-    #[error("time: invalid duration {0:?}")]
     Invalid(String),
-    #[error("time: missing unit in duration {0:?}")]
     MissingUnit(String),
-    #[error("time: unknown unit {unit:?} in duration {duration:?}")]
     UnknownUnit { unit: String, duration: String },
-    #[error("negative duration {0:?} is not allowed")]
     Negative(String),
 }
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DurationError::Invalid(text) => write!(f, "time: invalid duration {text:?}"),
+            DurationError::MissingUnit(text) => {
+                write!(f, "time: missing unit in duration {text:?}")
+            }
+            DurationError::UnknownUnit { unit, duration } => {
+                write!(f, "time: unknown unit {unit:?} in duration {duration:?}")
+            }
+            DurationError::Negative(text) => write!(f, "negative duration {text:?} is not allowed"),
+        }
+    }
+}
+
+impl std::error::Error for DurationError {}
 
 fn unit_nanos(unit: &str) -> Option<u64> {
     Some(match unit {
@@ -42,7 +57,7 @@ fn split_digits(text: &str) -> (&str, &str) {
 
 /// Parses e.g. `"2000h"`, `"1h30m"`, `"1.5s"`, `"0"` the way Go does; negative durations are
 /// rejected because they cannot be lifetimes.
-pub fn parse_go_duration(text: &str) -> Result<Duration, DurationError> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let invalid = || DurationError::Invalid(text.to_owned());
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
@@ -144,7 +159,7 @@ mod tests {
             ("2562047h", Duration::from_secs(2_562_047 * 3_600)),
         ];
         for (text, expected) in cases {
-            assert_eq!(parse_go_duration(text), Ok(expected), "{text}");
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
         }
     }
 
@@ -161,31 +176,31 @@ mod tests {
             "2562048h",
             "9999999999999999999h",
         ] {
-            assert_eq!(parse_go_duration(text), invalid(text), "{text}");
+            assert_eq!(parse_duration(text), invalid(text), "{text}");
         }
         for text in ["24", "1..5h"] {
             assert_eq!(
-                parse_go_duration(text),
+                parse_duration(text),
                 Err(DurationError::MissingUnit(text.into()))
             );
         }
         assert_eq!(
-            parse_go_duration("1h30").unwrap_err().to_string(),
+            parse_duration("1h30").unwrap_err().to_string(),
             r#"time: missing unit in duration "1h30""#
         );
         assert_eq!(
-            parse_go_duration("7d").unwrap_err().to_string(),
+            parse_duration("7d").unwrap_err().to_string(),
             r#"time: unknown unit "d" in duration "7d""#
         );
         assert_eq!(
-            parse_go_duration("1 h"),
+            parse_duration("1 h"),
             Err(DurationError::UnknownUnit {
                 unit: " h".into(),
                 duration: "1 h".into()
             })
         );
         assert_eq!(
-            parse_go_duration("-1h"),
+            parse_duration("-1h"),
             Err(DurationError::Negative("-1h".into()))
         );
     }

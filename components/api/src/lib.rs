@@ -1,24 +1,25 @@
 //! `/api` main route group (JWT auth with the `api` / `admin`+`api` rule and the IP allow-list).
-//! Each module holds the route table of one topic; the handlers live in the libraries.
-
-mod clusters;
-mod jobs;
-mod machine_state;
-mod nodes;
-mod users;
+//! The component only picks route tables; handlers live in the libraries' `http` modules.
 
 use cc_auth::Group;
-use cc_users::machine_state_enabled;
+use cc_nodes::http::{
+    machine_state_enabled, CLUSTER_ROUTES, MACHINE_STATE_ROUTES, NODE_STATE_ROUTES,
+};
 use cc_web::{dispatch, Platform, Request, Response, Route};
 
-static ROUTES: &[&[Route]] = &[clusters::ROUTES, jobs::ROUTES, nodes::ROUTES, users::ROUTES];
+static ROUTES: &[&[Route]] = &[
+    CLUSTER_ROUTES,
+    cc_jobs::http::API_ROUTES,
+    NODE_STATE_ROUTES,
+    cc_users::http::API_ROUTES,
+];
 
 static ROUTES_WITH_MACHINE_STATE: &[&[Route]] = &[
-    clusters::ROUTES,
-    jobs::ROUTES,
-    nodes::ROUTES,
-    machine_state::ROUTES,
-    users::ROUTES,
+    CLUSTER_ROUTES,
+    cc_jobs::http::API_ROUTES,
+    NODE_STATE_ROUTES,
+    MACHINE_STATE_ROUTES,
+    cc_users::http::API_ROUTES,
 ];
 
 pub fn handle(request: &Request, platform: &dyn Platform) -> Response {

@@ -74,6 +74,16 @@ impl Formatter for GoFormatter {
     }
 }
 
+/// Go's decoder leaves a field at its zero value when the JSON value is `null`; serde would
+/// refuse. Use as `#[serde(default, deserialize_with = "null_as_default")]`.
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 //! - [`duration`]: `time.ParseDuration`.
 //! - [`quote`]: `%q` (`strconv.Quote`, `strconv.QuoteRune`).
 //! - [`float`]: the float spelling of Go's `encoding/json`.
-//! - [`json`] (feature `json`): serde output byte-identical to Go's `encoding/json` encoder.
+//! - `json` (feature `json`): serde output byte-identical to Go's `encoding/json` encoder.
 
 pub mod duration;
 pub mod float;
@@ -17,6 +17,6 @@ pub mod strconv;
 pub use duration::{parse_duration, DurationError};
 pub use float::write_json_float;
 #[cfg(feature = "json")]
-pub use json::{finite_f64, to_go_json};
+pub use json::{finite_f64, null_as_default, to_go_json};
 pub use quote::{quote, quote_byte};
 pub use strconv::{atoi, parse_int};

@@ -1,19 +1,23 @@
-//! The job archive in the database (spec jobs.md §10): what cc-backend writes as
+//! The job archive in the database (docs/jobs.md#archiving-after-stop): what cc-backend writes as
 //! `meta.json` and `data.json[.gz]` below its archive directory is a `job_archive` row here,
 //! written in the same transaction that marks the job archived.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
-use cc_model::{to_go_json, Cluster, Job, JobStatistics, MetricScope};
-use cc_store::{in_transaction, Sql, StoreError, Value};
-
-use crate::jobdata::ResampleError;
-use crate::jobdata::{
+use cc_auth::JobScope;
+use cc_metricstore::jobdata::ResampleError;
+use cc_metricstore::jobdata::{
     decode_data_file, encode_data_file, energy, footprint, job_statistics, select_archived,
     DataFileError, JobData, COMPRESSED_DATA_FILE,
 };
-use crate::plan::{load_from_store, LoadError, LoadRequest};
-use crate::store::StoredSamples;
+use cc_metricstore::plan::{load_from_store, LoadError, LoadRequest};
+use cc_metricstore::store::StoredSamples;
+use cc_model::{load_cluster, to_go_json, Cluster, ClusterError, Job, JobStatistics, MetricScope};
+use cc_store::{in_transaction, Sql, StoreError, Value};
+
+use crate::error::JobsError;
+use crate::repo::{find_by_id, unix_now};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -116,7 +120,7 @@ fn go_json_text<T: serde::Serialize>(value: &T) -> Result<String, ArchiveError> 
 }
 
 /// The archived data of a job, cut to the requested metrics and scopes and resampled to
-/// `resolution` (spec metricstore.md §4.3); `None` when the job has no archive.
+/// `resolution` (docs/metricstore.md#archived-job-data); `None` when the job has no archive.
 pub fn load_archived(
     db: &dyn Sql,
     job_id: i64,
@@ -138,7 +142,7 @@ pub fn load_archived(
 }
 
 /// The archived statistics of the given jobs (for `GET /api/jobs/`); jobs without a readable
-/// archive are left out (spec jobs.md §13 recommendation: the list does not fail for them).
+/// archive are left out (docs/compatibility.md#unreadable-archives-do-not-fail-the-job-list: the list does not fail for them).
 pub fn archived_statistics(
     db: &dyn Sql,
     job_ids: &[i64],
@@ -177,4 +181,65 @@ pub fn update_archived_metadata(
         &[Value::Integer(job_id), json.into()],
     )
     .map(|_| ())
+}
+
+/// Why a stopped job could not be archived.
+#[derive(Debug, thiserror::Error)]
+enum ArchivingFailure {
+    #[error("the job no longer exists")]
+    NoJob,
+    #[error(transparent)]
+    Lookup(#[from] JobsError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+/// Archives the stopped job `id` from the database's sample store (docs/jobs.md#archiving-after-stop).
+fn archive(db: &dyn Sql, clusters_dir: &Path, id: i64) -> Result<(), ArchivingFailure> {
+    let now = unix_now();
+    let job = find_by_id(db, id, &JobScope::All, true, now)?.ok_or(ArchivingFailure::NoJob)?;
+    let cluster = load_cluster(clusters_dir, &job.cluster)?;
+    archive_job(db, &job, &cluster, now)?;
+    Ok(())
+}
+
+/// Archives the stopped job `id`; a failure is logged and marks the job (monitoring status 2,
+/// also where the reference leaves 1 or crashes: docs/compatibility.md#failed-archiving-is-marked).
+fn archive_stopped_job(db: &dyn Sql, clusters_dir: &Path, id: i64) {
+    if let Err(failure) = archive(db, clusters_dir, id) {
+        eprintln!("archiving job {id} failed: {failure}");
+        if let Err(error) = mark_archiving_failed(db, id) {
+            eprintln!("job {id} could not be marked as failed to archive: {error}");
+        }
+    }
+}
+
+/// A stopped job still waiting for its archive this long after its end lost the instance that
+/// should have archived it (e.g. the host stopped it right after the stop answer).
+const ARCHIVE_OVERDUE_SECONDS: i64 = 120;
+
+/// The oldest stopped job whose archiving is overdue, if any (a partial index keeps this cheap).
+fn overdue_job(db: &dyn Sql, now: i64) -> Result<Option<i64>, StoreError> {
+    let cutoff = Value::Integer(now - ARCHIVE_OVERDUE_SECONDS);
+    Ok(db
+        .execute(
+            "SELECT id FROM job WHERE monitoring_status = 1 AND job_state <> 'running' \
+             AND start_time < ?1 AND start_time + duration < ?1 ORDER BY start_time LIMIT 1",
+            &[cutoff],
+        )?
+        .scalar()
+        .and_then(Value::as_i64))
+}
+
+/// After a stop's answer: archives the stopped job, then at most one overdue job, so no stopped
+/// job stays unarchived once a later stop arrives.
+pub(crate) fn archive_after_stop(db: &dyn Sql, clusters_dir: &Path, id: i64) {
+    archive_stopped_job(db, clusters_dir, id);
+    match overdue_job(db, unix_now()) {
+        Ok(Some(overdue)) if overdue != id => archive_stopped_job(db, clusters_dir, overdue),
+        Ok(_) => {}
+        Err(error) => eprintln!("looking for jobs awaiting their archive failed: {error}"),
+    }
 }

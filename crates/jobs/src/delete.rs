@@ -1,17 +1,13 @@
 //! `DELETE /api/jobs/delete_job/{id}`, `DELETE /api/jobs/delete_job/` and
-//! `DELETE /api/jobs/delete_job_before/{ts}` (spec jobs.md §6). Jobs are deleted from the
+//! `DELETE /api/jobs/delete_job_before/{ts}` (docs/jobs.md#deleting-jobs). Jobs are deleted from the
 //! database only; their tags' `jobtag` rows go with them (foreign-key cascade).
 
 use cc_store::{Sql, Value};
-use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
-use http::StatusCode;
 use serde::Deserialize;
 
 use crate::error::JobsError;
 use crate::query::QueryError;
 use crate::repo::{on_requested_job, unix_now, JobKey};
-use crate::start::Message;
-use cc_gocompat::parse_int;
 
 /// The body of `delete_job/`.
 #[derive(Debug, Deserialize)]
@@ -25,8 +21,11 @@ pub struct DeleteJobRequest {
     pub start_time: Option<i64>,
 }
 
-fn deleted(text: String) -> Result<Response, ApiError> {
-    json_response(StatusCode::OK, &Message { msg: text })
+impl DeleteJobRequest {
+    /// The job the body names.
+    pub(crate) fn key(&self) -> Result<JobKey<'_>, JobsError> {
+        JobKey::requested(self.job_id, self.cluster.as_deref(), self.start_time)
+    }
 }
 
 /// Deletes one job row; how many rows went.
@@ -36,35 +35,22 @@ fn delete_row(db: &dyn Sql, id: i64) -> Result<u64, JobsError> {
     Ok(db.changes())
 }
 
-/// `DELETE /api/jobs/delete_job/{id}`. The message echoes the id as typed (`007`) like the
-/// reference; an id that names no job is a 404 (spec routes.md §6 recommendation).
-pub fn delete_job_by_id(ctx: &Ctx) -> Result<Response, ApiError> {
-    let typed = ctx.param("id");
-    let id = parse_int(typed).map_err(|error| JobsError::PathInteger { name: "id", error })?;
-    let db = ctx.platform.sql()?;
-    if delete_row(db.as_ref(), id)? == 0 {
-        return Err(JobsError::NothingDeleted(typed.to_owned()).into());
+/// Deletes the job with database id `id`, which the request typed as `typed`; an id that names
+/// no job is [`JobsError::NothingDeleted`] (docs/compatibility.md#deleting-a-missing-job-is-a-404).
+pub(crate) fn delete_by_id(db: &dyn Sql, id: i64, typed: &str) -> Result<(), JobsError> {
+    if delete_row(db, id)? == 0 {
+        return Err(JobsError::NothingDeleted(typed.to_owned()));
     }
-    deleted(format!("Successfully deleted job {typed}"))
+    Ok(())
 }
 
-/// `DELETE /api/jobs/delete_job/`: the job named by the body, without row-level security.
-pub fn delete_job_by_request(ctx: &Ctx) -> Result<Response, ApiError> {
-    let request: DeleteJobRequest =
-        decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
-    let key = JobKey::requested(
-        request.job_id,
-        request.cluster.as_deref(),
-        request.start_time,
-    )?;
-    let db = ctx.platform.sql()?;
-    let db = db.as_ref();
-    let id = on_requested_job(db, &key, false, unix_now(), |job| {
+/// Deletes the job `key` names, without row-level security; answers its database id.
+pub(crate) fn delete_requested(db: &dyn Sql, key: &JobKey<'_>) -> Result<i64, JobsError> {
+    on_requested_job(db, key, false, unix_now(), |job| {
         let id = job.id.unwrap_or_default();
         delete_row(db, id)?;
         Ok(id)
-    })?;
-    deleted(format!("Successfully deleted job {id}"))
+    })
 }
 
 /// Which tagged jobs `delete_job_before` keeps.
@@ -109,21 +95,6 @@ pub(crate) fn delete_before(db: &dyn Sql, ts: i64, omit: OmitTagged) -> Result<u
     db.execute(omit.statement(), &[Value::Integer(ts)])
         .map_err(JobsError::DeleteJobs)?;
     Ok(db.changes())
-}
-
-/// `DELETE /api/jobs/delete_job_before/{ts}?omit-tagged=none|all|user`.
-pub fn delete_jobs_before(ctx: &Ctx) -> Result<Response, ApiError> {
-    let ts =
-        parse_int(ctx.param("ts")).map_err(|error| JobsError::PathInteger { name: "ts", error })?;
-    let query = ctx.query();
-    let omit = query
-        .iter()
-        .find(|(key, _)| key == "omit-tagged")
-        .map(|(_, value)| value.as_str());
-    let omit = OmitTagged::parse(omit).map_err(JobsError::Query)?;
-    let db = ctx.platform.sql()?;
-    let count = delete_before(db.as_ref(), ts, omit)?;
-    deleted(format!("Successfully deleted {count} jobs"))
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
-//! Every failure of the job routes, with the reference's message texts, and the one place where
-//! they become HTTP statuses.
+//! Every failure of the job routes, with the reference's message texts. Their HTTP statuses are
+//! given in [`crate::http`].
 
 use cc_auth::JobScopeError;
 use cc_model::ClusterError;
 use cc_store::StoreError;
-use cc_web::ApiError;
-use http::StatusCode;
 
 use crate::data::DataError;
 use crate::query::QueryError;
@@ -59,7 +57,7 @@ pub enum JobsError {
     /// The job of `GET|POST /api/jobs/{id}`.
     #[error("finding job with db id {id} failed: {error}")]
     FindJobById { id: i64, error: LookupError },
-    /// Spec jobs.md §13: the reference crashes here; a job outlives its cluster's configuration.
+    /// docs/compatibility.md#jobs-of-unconfigured-clusters: the reference crashes here; a job outlives its cluster's configuration.
     #[error("job {id} belongs to cluster {cluster}, which is not configured")]
     UnknownJobCluster { id: i64, cluster: String },
     #[error("adding tag to new job failed: {0}")]
@@ -68,7 +66,7 @@ pub enum JobsError {
     AddTag(TagError),
     #[error("removing tag failed: {0}")]
     RemoveTag(TagError),
-    /// Spec routes.md §6 recommendation: the reference answers 200 for a job that does not exist.
+    /// docs/compatibility.md#deleting-a-missing-job-is-a-404: the reference answers 200 for a job that does not exist.
     #[error("deleting job failed: no job with db id {0}")]
     NothingDeleted(String),
     #[error("deleting job failed: {0}")]
@@ -77,7 +75,7 @@ pub enum JobsError {
     DeleteJobs(StoreError),
     #[error("updating metadata failed: {0}")]
     UpdateMetadata(StoreError),
-    /// Spec routes.md §6 recommendation: the reference answers 200 with an empty body.
+    /// docs/compatibility.md#job-data-failures-are-json-errors: the reference answers 200 with an empty body.
     #[error("loading job data failed: {0}")]
     LoadData(DataError),
     #[error(transparent)]
@@ -102,47 +100,10 @@ impl JobsError {
     pub(crate) fn storage(context: &'static str) -> impl FnOnce(StoreError) -> JobsError {
         move |error| JobsError::Storage { context, error }
     }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            JobsError::ParseBody(_)
-            | JobsError::DecodeRequest(_)
-            | JobsError::JobIdRequired
-            | JobsError::PathInteger { .. }
-            | JobsError::ParseJobId(_)
-            | JobsError::Sanity(_)
-            | JobsError::Query(_) => StatusCode::BAD_REQUEST,
-            JobsError::Duplicate { .. } | JobsError::UnknownJobCluster { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            JobsError::Stop { problem, .. } => problem.status(),
-            JobsError::FindJob(_) => StatusCode::NOT_FOUND,
-            JobsError::FindJobByRequest(_) | JobsError::FindJobById { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            JobsError::TagNewJob(error)
-            | JobsError::AddTag(error)
-            | JobsError::RemoveTag(error) => error.status(),
-            JobsError::NothingDeleted(_) => StatusCode::NOT_FOUND,
-            JobsError::DeleteJob(_) | JobsError::DeleteJobs(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            JobsError::JobScope(_) => StatusCode::FORBIDDEN,
-            JobsError::UpdateMetadata(_)
-            | JobsError::LoadData(_)
-            | JobsError::ClusterConfig(_)
-            | JobsError::CorruptRow { .. }
-            | JobsError::Storage { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
 }
 
 impl From<StoreError> for JobsError {
     fn from(error: StoreError) -> Self {
         JobsError::Storage { context: "", error }
-    }
-}
-
-impl From<JobsError> for ApiError {
-    fn from(error: JobsError) -> Self {
-        ApiError::new(error.status(), error.to_string())
     }
 }

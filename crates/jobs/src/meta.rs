@@ -1,21 +1,18 @@
-//! `PATCH /api/jobs/edit_meta/{id}` and `PATCH /api/jobs/edit_meta/` (spec jobs.md §9).
+//! `PATCH /api/jobs/edit_meta/{id}` and `PATCH /api/jobs/edit_meta/` (docs/jobs.md#editing-metadata).
 //!
 //! The read-merge-write of the metadata, and for a stopped job the copy into its archive, run
 //! in one transaction: concurrent edits of different keys of one job all survive, and a failed
-//! archive update leaves the database unchanged (spec jobs.md §13 recommendation; the reference
+//! archive update leaves the database unchanged (docs/compatibility.md#metadata-edits-are-atomic; the reference
 //! has updated the database when it reports the archive failure).
 
-use cc_auth::job_scope;
-use cc_metricstore::archive::update_archived_metadata;
+use crate::archive::update_archived_metadata;
+use cc_auth::JobScope;
 use cc_model::{Job, JobState};
 use cc_store::{in_transaction, Sql, Value};
-use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
-use http::StatusCode;
 use serde::Deserialize;
 
 use crate::error::{JobsError, LookupError};
 use crate::repo::{find_by_id, on_requested_job, unix_now, JobKey};
-use cc_gocompat::parse_int;
 
 /// One metadata entry to set; an absent key or value is `""`, as in the reference.
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +38,13 @@ pub struct EditMetaRequest {
     pub payload: Option<MetaEntry>,
 }
 
+impl EditMetaRequest {
+    /// The job the body names.
+    pub(crate) fn key(&self) -> Result<JobKey<'_>, JobsError> {
+        JobKey::requested(self.job_id, self.cluster.as_deref(), self.start_time)
+    }
+}
+
 /// Sets one key of a job loaded with its metadata and writes the merged map back, into the
 /// archive too when the job is stopped (a job without archive has none to update). Runs inside
 /// the caller's transaction.
@@ -64,39 +68,33 @@ fn set_metadata(db: &dyn Sql, job: &mut Job, entry: MetaEntry) -> Result<(), Job
     Ok(())
 }
 
-/// `PATCH /api/jobs/edit_meta/{id}`: the job is found with row-level security. Answers the job
-/// with all its metadata (tags are not loaded).
-pub fn edit_meta_by_id(ctx: &Ctx) -> Result<Response, ApiError> {
-    let id = parse_int(ctx.param("id")).map_err(JobsError::ParseJobId)?;
-    let scope = job_scope(ctx.user.as_ref()).map_err(|error| JobsError::FindJob(error.into()))?;
-    let db = ctx.platform.sql()?;
-    let db = db.as_ref();
-    let job = in_transaction::<_, JobsError>(db, || {
-        let mut job = find_by_id(db, id, &scope, true, unix_now())?
+/// Sets an entry of the job with database id `id`, found with row-level security `scope`.
+/// `entry` reads the entry once the job was found (a missing job is reported before a bad
+/// entry). Answers the job with all its metadata (tags are not loaded).
+pub(crate) fn edit_meta(
+    db: &dyn Sql,
+    id: i64,
+    scope: &JobScope,
+    entry: impl FnOnce() -> Result<MetaEntry, JobsError>,
+) -> Result<Job, JobsError> {
+    in_transaction::<_, JobsError>(db, || {
+        let mut job = find_by_id(db, id, scope, true, unix_now())?
             .ok_or(JobsError::FindJob(LookupError::NoRows))?;
-        let entry = decode_strict(ctx.request.body()).map_err(JobsError::DecodeRequest)?;
-        set_metadata(db, &mut job, entry)?;
+        set_metadata(db, &mut job, entry()?)?;
         Ok(job)
-    })?;
-    json_response(StatusCode::OK, &job)
+    })
 }
 
-/// `PATCH /api/jobs/edit_meta/`: the job named by the body, without row-level security.
-pub fn edit_meta_by_request(ctx: &Ctx) -> Result<Response, ApiError> {
-    let request: EditMetaRequest =
-        decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
-    let key = JobKey::requested(
-        request.job_id,
-        request.cluster.as_deref(),
-        request.start_time,
-    )?;
-    let db = ctx.platform.sql()?;
-    let db = db.as_ref();
-    let job = on_requested_job(db, &key, true, unix_now(), |mut job| {
-        set_metadata(db, &mut job, request.payload.unwrap_or_default())?;
+/// Sets an entry of the job `key` names, without row-level security.
+pub(crate) fn edit_requested_meta(
+    db: &dyn Sql,
+    key: &JobKey<'_>,
+    entry: MetaEntry,
+) -> Result<Job, JobsError> {
+    on_requested_job(db, key, true, unix_now(), |mut job| {
+        set_metadata(db, &mut job, entry)?;
         Ok(job)
-    })?;
-    json_response(StatusCode::OK, &job)
+    })
 }
 
 #[cfg(test)]

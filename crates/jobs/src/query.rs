@@ -1,15 +1,12 @@
-//! `GET /api/jobs/` (also `/userapi/jobs/`) and `GET /api/jobs/used_nodes` (spec jobs.md §8.1,
-//! §8.4).
+//! `GET /api/jobs/` (also `/userapi/jobs/`) and `GET /api/jobs/used_nodes` (docs/jobs.md#job-list,
+//! docs/jobs.md#used-nodes).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cc_auth::{job_scope, JobScope};
-use cc_metricstore::archive::archived_statistics;
+use crate::archive::archived_statistics;
+use cc_auth::{JobScope, User};
 use cc_model::{InvalidScope, Job, JobState, Resource};
-use cc_store::Value;
-use cc_web::{json_response, ApiError, Ctx, Response};
-use http::StatusCode;
-use serde::Serialize;
+use cc_store::{Sql, Value};
 
 use crate::error::JobsError;
 use crate::repo::{job_from_row, monitoring, scope_condition, select_jobs, unix_now, visible_tags};
@@ -165,24 +162,17 @@ impl JobQuery {
     }
 }
 
-/// `items` is the page size, not the number of jobs returned (kept for compatibility).
-#[derive(Serialize)]
-struct JobList {
-    jobs: Vec<Job>,
-    items: i64,
-    page: i64,
-}
-
-/// `GET /api/jobs/`: one page of jobs the caller may see, with the caller's visible tags and,
-/// for archived jobs, the statistics of their archive (one query each for the whole page). An
-/// archive that cannot be read leaves `statistics` `null` (spec jobs.md §13 recommendation; the
+/// One page of the jobs `scope` lets the caller see, with the tags `user` may see and, for
+/// archived jobs, the statistics of their archive (one query each for the whole page). An
+/// archive that cannot be read leaves `statistics` `None` (docs/compatibility.md#unreadable-archives-do-not-fail-the-job-list; the
 /// reference fails the whole request).
-pub fn list_jobs(ctx: &Ctx) -> Result<Response, ApiError> {
-    let query = JobQuery::parse(&ctx.query()).map_err(JobsError::Query)?;
-    let user = ctx.user.as_ref();
-    let scope = job_scope(user).map_err(JobsError::JobScope)?;
-    let db = ctx.platform.sql()?;
-    let (sql, params) = query.statement(&scope);
+pub(crate) fn jobs_page(
+    db: &dyn Sql,
+    query: &JobQuery,
+    scope: &JobScope,
+    user: Option<&User>,
+) -> Result<Vec<Job>, JobsError> {
+    let (sql, params) = query.statement(scope);
     let result = db.execute(&sql, &params).map_err(JobsError::from)?;
     let now = unix_now();
     let mut jobs = result
@@ -191,13 +181,13 @@ pub fn list_jobs(ctx: &Ctx) -> Result<Response, ApiError> {
         .map(|row| job_from_row(row, now))
         .collect::<Result<Vec<Job>, JobsError>>()?;
     let ids: Vec<i64> = jobs.iter().filter_map(|job| job.id).collect();
-    let mut tags = visible_tags(db.as_ref(), &ids, user)?;
+    let mut tags = visible_tags(db, &ids, user)?;
     let archived: Vec<i64> = jobs
         .iter()
         .filter(|job| job.monitoring_status == monitoring::ARCHIVED)
         .filter_map(|job| job.id)
         .collect();
-    let mut statistics = archived_statistics(db.as_ref(), &archived)
+    let mut statistics = archived_statistics(db, &archived)
         .map_err(JobsError::storage("loading archived statistics failed: "))?;
     for job in &mut jobs {
         let Some(id) = job.id else { continue };
@@ -206,35 +196,15 @@ pub fn list_jobs(ctx: &Ctx) -> Result<Response, ApiError> {
         }
         job.statistics = statistics.remove(&id);
     }
-    json_response(
-        StatusCode::OK,
-        &JobList {
-            jobs,
-            items: query.items_per_page,
-            page: query.page,
-        },
-    )
+    Ok(jobs)
 }
 
-#[derive(Serialize)]
-struct UsedNodes {
-    #[serde(rename = "usedNodes")]
-    used_nodes: BTreeMap<String, BTreeSet<String>>,
-}
-
-/// `GET /api/jobs/used_nodes?ts=<unix>`: per cluster the sorted hosts of jobs running and
-/// started before `ts`. Jobs whose resources do not parse are skipped, as in the reference.
-pub fn used_nodes(ctx: &Ctx) -> Result<Response, ApiError> {
-    let query = ctx.query();
-    let ts = query
-        .iter()
-        .find(|(key, _)| key == "ts")
-        .map(|(_, value)| value.as_str())
-        .filter(|value| !value.is_empty())
-        .ok_or(JobsError::Query(QueryError::MissingTimestamp))?;
-    let ts =
-        parse_int(ts).map_err(|error| JobsError::Query(QueryError::InvalidTimestamp(error)))?;
-    let db = ctx.platform.sql()?;
+/// Per cluster the sorted hosts of jobs running and started before `ts`. Jobs whose resources
+/// do not parse are skipped, as in the reference.
+pub(crate) fn used_hosts(
+    db: &dyn Sql,
+    ts: i64,
+) -> Result<BTreeMap<String, BTreeSet<String>>, JobsError> {
     let result = db
         .execute(
             "SELECT cluster, resources FROM job WHERE job_state = 'running' AND start_time < ?",
@@ -255,7 +225,7 @@ pub fn used_nodes(ctx: &Ctx) -> Result<Response, ApiError> {
                 .extend(resources.into_iter().map(|resource| resource.hostname));
         }
     }
-    json_response(StatusCode::OK, &UsedNodes { used_nodes })
+    Ok(used_nodes)
 }
 
 #[cfg(test)]
@@ -263,7 +233,6 @@ mod tests {
     use super::*;
     use crate::repo::tests::{database, insert_job};
     use crate::test_app::{an_hour_ago, load_samples, App};
-    use cc_store::Sql;
 
     fn parse(query: &str) -> Result<JobQuery, QueryError> {
         let pairs: Vec<(String, String)> = query

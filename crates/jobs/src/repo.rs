@@ -1,12 +1,13 @@
-//! The `job`, `tag` and `jobtag` tables of cc-backend's schema (spec storage.md §1, §3, §4):
+//! The `job`, `tag` and `jobtag` tables of cc-backend's schema (docs/storage.md#job-and-tag-tables):
 //! reading rows into [`Job`]s, the lookups the routes share and the tag lists of jobs.
 //!
-//! There is no `job_cache`: started jobs go straight into `job` (spec jobs.md §5
-//! recommendation), so every route sees a job as soon as `start_job` answered.
+//! There is no `job_cache`: started jobs go straight into `job`
+//! (docs/compatibility.md#no-job-cache), so every route sees a job as soon as `start_job` answered.
 
 use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use cc_auth::{JobScope, User};
+use cc_auth::{job_scope, JobScope, User};
 use cc_model::{ConcurrentJobs, Job, JobState, Tag};
 use cc_store::{in_transaction, Sql, Value};
 use serde::de::DeserializeOwned;
@@ -128,7 +129,7 @@ pub(crate) struct Condition {
     pub params: Vec<Value>,
 }
 
-/// Row-level security (spec auth.md §6) as a condition on `job`; `None` when every job is
+/// Row-level security (docs/auth.md#row-level-job-security) as a condition on `job`; `None` when every job is
 /// visible.
 pub(crate) fn scope_condition(scope: &JobScope) -> Option<Condition> {
     match scope {
@@ -164,6 +165,12 @@ fn first_job(
         .transpose()
 }
 
+/// The row-level security of a route acting on the job its path names (`tag_job/{id}`,
+/// `edit_meta/{id}`); a caller without a scope fails like a job that is not found.
+pub(crate) fn path_job_scope(user: Option<&User>) -> Result<JobScope, JobsError> {
+    job_scope(user).map_err(|error| JobsError::FindJob(error.into()))
+}
+
 /// The job with database id `id`, if `scope` lets the caller see it.
 pub(crate) fn find_by_id(
     db: &dyn Sql,
@@ -182,7 +189,7 @@ pub(crate) fn find_by_id(
     first_job(db, &sql, &params, now)
 }
 
-/// How start/stop/delete/edit-meta name a job in their body (spec jobs.md §4).
+/// How start/stop/delete/edit-meta name a job in their body (docs/jobs.md#finding-a-job-by-request).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JobKey<'a> {
     pub job_id: i64,
@@ -247,7 +254,7 @@ pub(crate) fn on_requested_job<T>(
 /// SQLite's default limit of bound parameters is 32766; stay far below it.
 const IDS_PER_QUERY: usize = 500;
 
-/// The tags of each job in `job_ids` that `user` may see (spec jobs.md §7.2), in tag id order.
+/// The tags of each job in `job_ids` that `user` may see (docs/jobs.md#tag-scopes-and-permissions), in tag id order.
 /// One query per 500 jobs, not one per job.
 pub(crate) fn visible_tags(
     db: &dyn Sql,
@@ -294,7 +301,7 @@ pub(crate) fn load_visible_tags(
     Ok(())
 }
 
-/// The `monitoringStatus` values the routes act on (spec jobs.md §1.2); the metric store's
+/// The `monitoringStatus` values the routes act on (docs/jobs.md#monitoring-status); the metric store's
 /// archive sets 2 (archiving failed) and 3.
 pub(crate) mod monitoring {
     pub(crate) const DISABLED: i64 = 0;
@@ -302,9 +309,11 @@ pub(crate) mod monitoring {
     pub(crate) const ARCHIVED: i64 = 3;
 }
 
-/// Seconds since the Unix epoch, as the job columns hold them.
+/// Seconds since the Unix epoch, as the job columns hold them (0 if the clock is before it).
 pub(crate) fn unix_now() -> i64 {
-    cc_web::unix_now() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
 }
 
 #[cfg(test)]
@@ -450,7 +459,10 @@ pub(crate) mod tests {
             missing.to_string(),
             "finding job failed: sql: no rows in result set"
         );
-        assert_eq!(missing.status(), http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            crate::http::status(&missing),
+            http::StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
 
     #[test]

@@ -1,16 +1,16 @@
-//! `POST|PUT /api/jobs/start_job/` (spec jobs.md §2).
+//! `POST|PUT /api/jobs/start_job/` (docs/jobs.md#start-job).
+
+use std::path::Path;
 
 use cc_auth::User;
 use cc_model::{load_cluster, Cluster, ClusterError, Job, StartJobRequest};
 use cc_store::{in_transaction, Sql, Value};
-use cc_web::{decode_strict, json_response, ApiError, Ctx, Response};
-use http::StatusCode;
 use serde::Serialize;
 
 use crate::error::JobsError;
 use crate::tags::{attach_tag, check_write, find_or_create_tag, TagKey};
 
-/// A start request the importer's sanity checks reject (spec jobs.md §2.2), in check order.
+/// A start request the importer's sanity checks reject (docs/jobs.md#sanity-checks), in check order.
 /// The last two are not checked by the reference, whose database constraints then fail with a
 /// 500; bad input must be a 400.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,7 +41,7 @@ pub enum SanityError {
 const SHARED_VALUES: [&str; 3] = ["none", "single_user", "multi_user"];
 const MONITORING_STATUSES: std::ops::RangeInclusive<i64> = 0..=3;
 
-/// The sub-cluster of a job (spec jobs.md §2.3): the one named, else the one whose host list
+/// The sub-cluster of a job (docs/jobs.md#sub-cluster-derivation): the one named, else the one whose host list
 /// names the first host, else a wildcard first sub-cluster.
 fn assign_sub_cluster(job: &mut Job, cluster: &Cluster) -> Result<(), SanityError> {
     if !job.sub_cluster.is_empty() {
@@ -98,7 +98,7 @@ pub(crate) fn check_sanity(job: &mut Job, cluster: &Cluster) -> Result<(), Sanit
 /// Seconds within which a start with the same job id and cluster counts as a duplicate.
 const DUPLICATE_WINDOW: i64 = 86_400;
 
-/// The id of a stored job the new one duplicates (spec jobs.md §2.4). Like the reference the
+/// The id of a stored job the new one duplicates (docs/jobs.md#duplicate-starts). Like the reference the
 /// window is one-sided: `new.start - stored.start < 86400`, so a stored job that started later
 /// always counts. The comparison runs in SQLite, where integer overflow turns into REAL instead
 /// of wrapping.
@@ -192,32 +192,16 @@ pub(crate) fn store_started_job(
     })
 }
 
-#[derive(Serialize)]
-pub(crate) struct Message {
-    pub msg: String,
-}
-
-/// `POST|PUT /api/jobs/start_job/`: 201 `{"msg":"success"}`; the new id is not returned.
-pub fn start_job(ctx: &Ctx) -> Result<Response, ApiError> {
-    let request: StartJobRequest =
-        decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
+/// The job of a start request, checked against the configuration of its cluster below
+/// `clusters_dir` (an unknown cluster is a sanity error); the sub-cluster is filled in.
+pub(crate) fn checked_job(clusters_dir: &Path, request: StartJobRequest) -> Result<Job, JobsError> {
     let mut job = request.into_job();
-    let cluster =
-        load_cluster(&ctx.platform.clusters_dir(), &job.cluster).map_err(|error| match error {
-            ClusterError::UnknownCluster(name) => {
-                JobsError::Sanity(SanityError::NoSuchCluster(name))
-            }
-            other => JobsError::ClusterConfig(other),
-        })?;
+    let cluster = load_cluster(clusters_dir, &job.cluster).map_err(|error| match error {
+        ClusterError::UnknownCluster(name) => JobsError::Sanity(SanityError::NoSuchCluster(name)),
+        other => JobsError::ClusterConfig(other),
+    })?;
     check_sanity(&mut job, &cluster).map_err(JobsError::Sanity)?;
-    let db = ctx.platform.sql()?;
-    store_started_job(db.as_ref(), &job, ctx.user.as_ref())?;
-    json_response(
-        StatusCode::CREATED,
-        &Message {
-            msg: "success".into(),
-        },
-    )
+    Ok(job)
 }
 
 #[cfg(test)]
@@ -225,8 +209,10 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::http::status;
     use crate::repo::tests::{database, user};
     use cc_model::{JobState, Resource, Tag};
+    use http::StatusCode;
 
     pub(crate) fn test_clusters() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clusters")
@@ -403,7 +389,7 @@ mod tests {
                 "a job with that jobId, cluster and startTime already exists: dbid: {id}, jobid: 1"
             )
         );
-        assert_eq!(duplicate.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(status(&duplicate), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(job.job_state, JobState::Running);
     }
 
@@ -423,7 +409,7 @@ mod tests {
         };
         let adapter = user("slurm", &["api"]);
         let refused = store_started_job(&db, &private("alice"), Some(&adapter)).unwrap_err();
-        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(status(&refused), StatusCode::FORBIDDEN);
         db.execute(
             "INSERT INTO tag (tag_type, tag_name, tag_scope) VALUES ('t', 'n', 'admin')",
             &[],

@@ -1,17 +1,12 @@
-//! `POST|PUT /api/jobs/stop_job/` (spec jobs.md §3) and the archiving it triggers (§10).
+//! `POST|PUT /api/jobs/stop_job/` (docs/jobs.md#stop-job) and the archiving it triggers
+//! (docs/jobs.md#archiving-after-stop).
 
-use std::path::Path;
-
-use cc_auth::JobScope;
-use cc_metricstore::archive::{archive_job, mark_archiving_failed, ArchiveError};
-use cc_model::{load_cluster, ClusterError, Job, JobState};
+use cc_model::{Job, JobState};
 use cc_store::{in_transaction, Sql, StoreError, Value};
-use cc_web::{after_response, decode_strict, json_response, ApiError, Ctx, Platform, Response};
-use http::StatusCode;
 use serde::Deserialize;
 
 use crate::error::{JobsError, LookupError};
-use crate::repo::{find_by_id, find_by_key, monitoring, unix_now, JobKey};
+use crate::repo::{find_by_key, JobKey};
 
 /// Why a found job cannot be stopped as requested.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +17,7 @@ pub enum StopProblem {
     StopBeforeStart { stop_time: i64, start_time: i64 },
     #[error("invalid requested job state: {0:?}")]
     InvalidState(String),
-    /// Spec jobs.md §13 recommendation: the reference accepts `running` and leaves a "stopped"
+    /// docs/compatibility.md#stop-refuses-running: the reference accepts `running` and leaves a "stopped"
     /// job running.
     #[error("a job cannot be stopped in state \"running\"")]
     StillRunning,
@@ -32,18 +27,6 @@ pub enum StopProblem {
         duration: i64,
         error: StoreError,
     },
-}
-
-impl StopProblem {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            StopProblem::AlreadyStopped(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            StopProblem::StopBeforeStart { .. }
-            | StopProblem::InvalidState(_)
-            | StopProblem::StillRunning => StatusCode::BAD_REQUEST,
-            StopProblem::Marking { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
 }
 
 /// The body of `stop_job`. A missing `stopTime` is 0, as in the reference.
@@ -62,7 +45,14 @@ pub struct StopJobRequest {
     pub stop_time: Option<i64>,
 }
 
-/// The state rules of a stop (spec jobs.md §3 steps 3–6): the new state and duration.
+impl StopJobRequest {
+    /// The job the body names.
+    pub(crate) fn key(&self) -> Result<JobKey<'_>, JobsError> {
+        JobKey::requested(self.job_id, self.cluster.as_deref(), self.start_time)
+    }
+}
+
+/// The state rules of a stop (docs/jobs.md#stop-state-rules): the new state and duration.
 pub(crate) fn stop_outcome(
     job: &Job,
     requested_state: Option<&str>,
@@ -90,14 +80,10 @@ pub(crate) fn stop_outcome(
 }
 
 /// Finds, checks and updates the job under the write lock, so two concurrent stops of one job
-/// cannot both succeed. The stopped job is returned with its metadata (spec jobs.md §13
-/// recommendation; the reference answers `metaData: null`).
+/// cannot both succeed. The stopped job is returned with its metadata (docs/compatibility.md#stop-answers-with-metadata;
+/// the reference answers `metaData: null`).
 pub(crate) fn stop(db: &dyn Sql, request: &StopJobRequest, now: i64) -> Result<Job, JobsError> {
-    let key = JobKey::requested(
-        request.job_id,
-        request.cluster.as_deref(),
-        request.start_time,
-    )?;
+    let key = request.key()?;
     in_transaction(db, || {
         let mut job =
             find_by_key(db, &key, true, now)?.ok_or(JobsError::FindJob(LookupError::NoRows))?;
@@ -135,96 +121,14 @@ pub(crate) fn stop(db: &dyn Sql, request: &StopJobRequest, now: i64) -> Result<J
     })
 }
 
-/// Why a stopped job could not be archived.
-#[derive(Debug, thiserror::Error)]
-enum ArchivingFailure {
-    #[error("the job no longer exists")]
-    NoJob,
-    #[error(transparent)]
-    Lookup(#[from] JobsError),
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-    #[error(transparent)]
-    Archive(#[from] ArchiveError),
-}
-
-/// Archives the stopped job `id` from the database's sample store (spec jobs.md §10).
-fn archive(db: &dyn Sql, clusters_dir: &Path, id: i64) -> Result<(), ArchivingFailure> {
-    let now = unix_now();
-    let job = find_by_id(db, id, &JobScope::All, true, now)?.ok_or(ArchivingFailure::NoJob)?;
-    let cluster = load_cluster(clusters_dir, &job.cluster)?;
-    archive_job(db, &job, &cluster, now)?;
-    Ok(())
-}
-
-/// Archives the stopped job `id`; a failure is logged and marks the job (monitoring status 2,
-/// also where the reference leaves 1 or crashes: spec jobs.md §13).
-fn archive_stopped_job(db: &dyn Sql, clusters_dir: &Path, id: i64) {
-    if let Err(failure) = archive(db, clusters_dir, id) {
-        eprintln!("archiving job {id} failed: {failure}");
-        if let Err(error) = mark_archiving_failed(db, id) {
-            eprintln!("job {id} could not be marked as failed to archive: {error}");
-        }
-    }
-}
-
-/// A stopped job still waiting for its archive this long after its end lost the instance that
-/// should have archived it (e.g. the host stopped it right after the stop answer).
-const ARCHIVE_OVERDUE_SECONDS: i64 = 120;
-
-/// The oldest stopped job whose archiving is overdue, if any (a partial index keeps this cheap).
-fn overdue_job(db: &dyn Sql, now: i64) -> Result<Option<i64>, StoreError> {
-    let cutoff = Value::Integer(now - ARCHIVE_OVERDUE_SECONDS);
-    Ok(db
-        .execute(
-            "SELECT id FROM job WHERE monitoring_status = 1 AND job_state <> 'running' \
-             AND start_time < ?1 AND start_time + duration < ?1 ORDER BY start_time LIMIT 1",
-            &[cutoff],
-        )?
-        .scalar()
-        .and_then(Value::as_i64))
-}
-
-/// After a stop's answer: archives the stopped job, then at most one overdue job, so no stopped
-/// job stays unarchived once a later stop arrives.
-fn archive_after_stop(platform: &dyn Platform, id: i64) {
-    let db = match platform.sql() {
-        Ok(db) => db,
-        Err(error) => {
-            eprintln!("archiving job {id} failed: opening the database: {error}");
-            return;
-        }
-    };
-    let clusters_dir = platform.clusters_dir();
-    archive_stopped_job(db.as_ref(), &clusters_dir, id);
-    match overdue_job(db.as_ref(), unix_now()) {
-        Ok(Some(overdue)) if overdue != id => {
-            archive_stopped_job(db.as_ref(), &clusters_dir, overdue)
-        }
-        Ok(_) => {}
-        Err(error) => eprintln!("looking for jobs awaiting their archive failed: {error}"),
-    }
-}
-
-/// `POST|PUT /api/jobs/stop_job/`: 200 with the stopped job as stored (archiving has not run
-/// yet, so `monitoringStatus` is unchanged). A monitored job is archived after the response.
-pub fn stop_job(ctx: &Ctx) -> Result<Response, ApiError> {
-    let request: StopJobRequest =
-        decode_strict(ctx.request.body()).map_err(JobsError::ParseBody)?;
-    let db = ctx.platform.sql()?;
-    let job = stop(db.as_ref(), &request, unix_now())?;
-    if job.monitoring_status != monitoring::DISABLED {
-        let id = job.id.unwrap_or_default();
-        after_response(move |platform| archive_after_stop(platform, id));
-    }
-    json_response(StatusCode::OK, &job)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::status;
     use crate::repo::tests::{database, insert_job, stored_job};
+    use crate::repo::{monitoring, unix_now};
     use crate::test_app::{an_hour_ago, load_samples, App};
+    use http::StatusCode;
 
     fn request(body: &str) -> StopJobRequest {
         serde_json::from_str(body).unwrap()
@@ -289,7 +193,7 @@ mod tests {
             again.to_string(),
             format!("jobId 5 (id {id}) on testcluster : job has already been stopped (state is: timeout)")
         );
-        assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(status(&again), StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     #[test]
@@ -297,13 +201,13 @@ mod tests {
         let db = database();
         let missing = stop(&db, &request(r#"{"stopTime":1}"#), 0).unwrap_err();
         assert_eq!(missing.to_string(), "the field 'jobId' is required");
-        assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(status(&missing), StatusCode::BAD_REQUEST);
         let unknown = stop(&db, &request(r#"{"jobId":1,"stopTime":1}"#), 0).unwrap_err();
         assert_eq!(
             unknown.to_string(),
             "finding job failed: sql: no rows in result set"
         );
-        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        assert_eq!(status(&unknown), StatusCode::NOT_FOUND);
     }
 
     fn archived_meta(app: &App, id: i64) -> Value {

@@ -1,6 +1,6 @@
-//! Tags (spec jobs.md §7): scope rules, add-or-create, removal from one job or from all jobs.
+//! Tags (docs/jobs.md#tags): scope rules, add-or-create, removal from one job or from all jobs.
 //!
-//! Differences from the reference, each a recommendation of spec jobs.md §13:
+//! Differences from the reference, each docs/compatibility.md#tag-handling:
 //! * a request is applied as a whole or not at all (one transaction), so a failing element
 //!   leaves no earlier element applied;
 //! * attaching a tag the job already has is a no-op;
@@ -11,16 +11,13 @@
 //! * permission failures are 403, unknown tags 404, instead of 500;
 //! * the response echoes the scope as stored (`global` for `""`).
 
-use cc_auth::{job_scope, Role, User};
-use cc_model::Tag;
+use cc_auth::{Role, User};
+use cc_model::{Job, Tag};
 use cc_store::{in_transaction, Sql, Value};
-use cc_web::{decode_strict, json_response, text_response, ApiError, Ctx, Response};
-use http::StatusCode;
 use serde::Deserialize;
 
 use crate::error::{JobsError, LookupError};
-use crate::repo::{find_by_id, load_visible_tags, unix_now};
-use cc_gocompat::parse_int;
+use crate::repo::{find_by_id, load_visible_tags, path_job_scope, unix_now};
 
 pub const GLOBAL_SCOPE: &str = "global";
 pub const ADMIN_SCOPE: &str = "admin";
@@ -45,18 +42,6 @@ pub enum TagError {
     },
     #[error("{0}")]
     Storage(#[from] cc_store::StoreError),
-}
-
-impl TagError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            TagError::NoUser => StatusCode::UNAUTHORIZED,
-            TagError::NotAllowed => StatusCode::FORBIDDEN,
-            TagError::ScopeConflict { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            TagError::NotFound { .. } => StatusCode::NOT_FOUND,
-            TagError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
 }
 
 /// One element of a tag request body (Go's `ApiTag`: no `id`).
@@ -114,7 +99,7 @@ impl TagKey {
     }
 }
 
-/// Whether `user` sees tags of `scope` (spec jobs.md §7.2).
+/// Whether `user` sees tags of `scope` (docs/jobs.md#tag-scopes-and-permissions).
 pub(crate) fn can_read(user: Option<&User>, scope: &str) -> bool {
     match scope {
         GLOBAL_SCOPE => true,
@@ -125,7 +110,7 @@ pub(crate) fn can_read(user: Option<&User>, scope: &str) -> bool {
     }
 }
 
-/// Whether `user` may create or attach tags of `scope` (spec jobs.md §7.2).
+/// Whether `user` may create or attach tags of `scope` (docs/jobs.md#tag-scopes-and-permissions).
 pub(crate) fn check_write(user: Option<&User>, scope: &str) -> Result<(), TagError> {
     let user = user.ok_or(TagError::NoUser)?;
     let allowed = match scope {
@@ -196,34 +181,29 @@ fn existing_tag(db: &dyn Sql, key: TagKey) -> Result<i64, TagError> {
     }
 }
 
-/// Removal only touches shared tags; private ones are skipped (spec jobs.md §7.4/§7.5).
+/// Removal only touches shared tags; private ones are skipped (docs/jobs.md#removing-and-deleting-tags).
 fn is_removable(scope: &str) -> bool {
     scope == GLOBAL_SCOPE || scope == ADMIN_SCOPE
 }
 
-fn decode_tags(body: &[u8]) -> Result<Vec<TagRequest>, JobsError> {
-    decode_strict(body).map_err(JobsError::DecodeRequest)
-}
-
-/// The job of a `tag_job/{id}` route with the caller's visible tags, seen with row-level
+/// The job `id` of a `tag_job/{id}` route with the visible tags of `user`, seen with row-level
 /// security.
-fn tagged_job(ctx: &Ctx, db: &dyn Sql) -> Result<cc_model::Job, JobsError> {
-    let id = parse_int(ctx.param("id")).map_err(JobsError::ParseJobId)?;
-    let user = ctx.user.as_ref();
-    let scope = job_scope(user).map_err(|error| JobsError::FindJob(error.into()))?;
+pub(crate) fn tagged_job(db: &dyn Sql, id: i64, user: Option<&User>) -> Result<Job, JobsError> {
+    let scope = path_job_scope(user)?;
     let mut job = find_by_id(db, id, &scope, false, unix_now())?
         .ok_or(JobsError::FindJob(LookupError::NoRows))?;
     load_visible_tags(db, &mut job, user)?;
     Ok(job)
 }
 
-/// `POST|PATCH /api/jobs/tag_job/{id}`: attaches the tags, creating missing ones. The response
-/// lists the caller's visible tags before the request plus each requested tag not listed yet.
-pub fn add_tags(ctx: &Ctx) -> Result<Response, ApiError> {
-    let db = ctx.platform.sql()?;
-    let mut job = tagged_job(ctx, db.as_ref())?;
-    let requests = decode_tags(ctx.request.body())?;
-    let user = ctx.user.as_ref();
+/// Attaches the requested tags to a job loaded by [`tagged_job`], creating missing ones. Each
+/// requested tag not listed yet is added to `job.tags`.
+pub(crate) fn add_to_job(
+    db: &dyn Sql,
+    job: &mut Job,
+    requests: &[TagRequest],
+    user: Option<&User>,
+) -> Result<(), JobsError> {
     let keys: Vec<TagKey> = requests
         .iter()
         .map(|request| TagKey::from_request(request).adding())
@@ -232,11 +212,11 @@ pub fn add_tags(ctx: &Ctx) -> Result<Response, ApiError> {
         check_write(user, &key.scope).map_err(JobsError::AddTag)?;
     }
     let job_id = job.id.unwrap_or_default();
-    let ids = in_transaction(db.as_ref(), || {
+    let ids = in_transaction(db, || {
         keys.iter()
             .map(|key| {
-                let tag = find_or_create_tag(db.as_ref(), key)?;
-                attach_tag(db.as_ref(), job_id, tag)?;
+                let tag = find_or_create_tag(db, key)?;
+                attach_tag(db, job_id, tag)?;
                 Ok(tag)
             })
             .collect::<Result<Vec<i64>, TagError>>()
@@ -252,22 +232,24 @@ pub fn add_tags(ctx: &Ctx) -> Result<Response, ApiError> {
             });
         }
     }
-    json_response(StatusCode::OK, &job)
+    Ok(())
 }
 
-/// `DELETE /api/jobs/tag_job/{id}`: detaches global and admin tags from the job (private ones
-/// are skipped). Answers the job with the caller's visible tags afterwards.
-pub fn remove_tags(ctx: &Ctx) -> Result<Response, ApiError> {
-    let db = ctx.platform.sql()?;
-    let mut job = tagged_job(ctx, db.as_ref())?;
-    let requests = decode_tags(ctx.request.body())?;
+/// Detaches the requested global and admin tags from a job loaded by [`tagged_job`] (private
+/// ones are skipped), then reloads the visible tags of `user`.
+pub(crate) fn remove_from_job(
+    db: &dyn Sql,
+    job: &mut Job,
+    requests: &[TagRequest],
+    user: Option<&User>,
+) -> Result<(), JobsError> {
     let job_id = job.id.unwrap_or_default();
-    in_transaction::<_, JobsError>(db.as_ref(), || {
+    in_transaction::<_, JobsError>(db, || {
         for key in requests.iter().map(TagKey::from_request) {
             if !is_removable(&key.scope) {
                 continue;
             }
-            let tag = existing_tag(db.as_ref(), key).map_err(JobsError::RemoveTag)?;
+            let tag = existing_tag(db, key).map_err(JobsError::RemoveTag)?;
             db.execute(
                 "DELETE FROM jobtag WHERE job_id = ? AND tag_id = ?",
                 &[Value::Integer(job_id), Value::Integer(tag)],
@@ -276,16 +258,13 @@ pub fn remove_tags(ctx: &Ctx) -> Result<Response, ApiError> {
         }
         Ok(())
     })?;
-    load_visible_tags(db.as_ref(), &mut job, ctx.user.as_ref())?;
-    json_response(StatusCode::OK, &job)
+    load_visible_tags(db, job, user)
 }
 
-/// `DELETE /api/tags/`: deletes global and admin tags from every job and from the tag table.
-pub fn delete_tags(ctx: &Ctx) -> Result<Response, ApiError> {
-    let requests = decode_tags(ctx.request.body())?;
-    let db = ctx.platform.sql()?;
-    let db = db.as_ref();
-    let deleted = in_transaction::<_, JobsError>(db, || {
+/// Deletes the requested global and admin tags from every job and from the tag table (private
+/// ones are skipped); how many were deleted.
+pub(crate) fn delete_everywhere(db: &dyn Sql, requests: &[TagRequest]) -> Result<usize, JobsError> {
+    in_transaction::<_, JobsError>(db, || {
         let mut deleted = 0;
         for key in requests.iter().map(TagKey::from_request) {
             if !is_removable(&key.scope) {
@@ -302,20 +281,15 @@ pub fn delete_tags(ctx: &Ctx) -> Result<Response, ApiError> {
             deleted += 1;
         }
         Ok(deleted)
-    })?;
-    Ok(text_response(
-        StatusCode::OK,
-        format!(
-            "Deleted Tags from DB: {deleted} successfull of {} requested\n",
-            requests.len()
-        ),
-    ))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::tag_status;
     use crate::repo::tests::{database, user};
+    use http::StatusCode;
 
     #[test]
     fn read_rules_follow_section_7_2() {
@@ -380,7 +354,7 @@ mod tests {
                 existing: "global".into()
             }
         );
-        assert_eq!(conflict.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(tag_status(&conflict), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
             existing_tag(&db, private).unwrap_err().to_string(),
             "tag does not exist (name, type, scope): vasp, app, alice"

@@ -12,21 +12,8 @@ use cc_store::{Sql, Value};
 use cc_web::{dispatch, run_after_response, NativePlatform, Platform, Route, Variables};
 use http::Method;
 
+use crate::http::API_ROUTES;
 use crate::repo::unix_now;
-use crate::{
-    edit_meta_by_id, edit_meta_by_request, get_job, job_metrics, list_jobs, start_job, stop_job,
-};
-
-/// The `/api` job routes archiving concerns, with their real handlers.
-pub(crate) static API_ROUTES: &[Route] = &[
-    Route::new(Method::POST, "/api/jobs/start_job/", start_job),
-    Route::new(Method::POST, "/api/jobs/stop_job/", stop_job),
-    Route::new(Method::GET, "/api/jobs/", list_jobs),
-    Route::new(Method::GET, "/api/jobs/{id}", get_job),
-    Route::new(Method::GET, "/api/jobs/metrics/{id}", job_metrics),
-    Route::new(Method::PATCH, "/api/jobs/edit_meta/{id}", edit_meta_by_id),
-    Route::new(Method::PATCH, "/api/jobs/edit_meta/", edit_meta_by_request),
-];
 
 /// Roles of a caller who may use every `/api` route and see every job.
 pub(crate) const ADMIN: &[&str] = &["admin", "api"];
@@ -67,7 +54,7 @@ impl App {
         }
     }
 
-    /// [`API_ROUTES`] as the `/api` group.
+    /// The `/api` job and tag routes ([`API_ROUTES`]) as the `/api` group.
     pub(crate) fn api() -> App {
         App::new(Group::Api, API_ROUTES)
     }

@@ -1,26 +1,77 @@
-//! The metric-store route group (spec metricstore.md §1–§3, routes.md #27–#29):
-//! `POST /api/write`, `POST /api/free`, `GET /api/debug`. `/api/healthcheck` is the node-state
-//! handler of cc-users.
+//! The HTTP side of the metric store: `POST /api/write`, `POST /api/free`, `GET /api/debug` (each
+//! with and without a trailing slash), their table, and the one mapping from their failures to the
+//! API error. `/api/healthcheck`, mounted in the same group, is cc-nodes' node-state handler.
 
-use cc_web::{json_response, text_response, with_content_type, ApiError, Ctx, Response};
-use http::StatusCode;
+use cc_gocompat::{parse_duration, parse_int};
+use cc_store::StoreError;
+use cc_web::{json_response, text_response, with_content_type, ApiError, Ctx, Response, Route};
+use http::{Method, StatusCode};
 
 use crate::store::{
     debug_dump, free_buffers, run_retention_if_due, write_lines, DebugError, Registry,
+    RegistryError, WriteError,
 };
+
+pub static ROUTES: &[Route] = &[
+    Route::new(Method::POST, "/api/write", write),
+    Route::new(Method::POST, "/api/write/", write),
+    Route::new(Method::POST, "/api/free", free),
+    Route::new(Method::POST, "/api/free/", free),
+    Route::new(Method::GET, "/api/debug", debug),
+    Route::new(Method::GET, "/api/debug/", debug),
+];
+
+/// Every failure of the metric-store routes.
+#[derive(Debug, thiserror::Error)]
+enum MetricStoreRouteError {
+    #[error("variable metric_retention: {0}")]
+    Retention(cc_gocompat::DurationError),
+    #[error("loading the metric registry failed: {0}")]
+    Registry(RegistryError),
+    #[error(transparent)]
+    Write(WriteError),
+    #[error("'to' is a required query parameter")]
+    MissingTo,
+    #[error("{0}")]
+    ParseTo(String),
+    #[error("decoding selectors failed: {0}")]
+    DecodeSelectors(serde_json::Error),
+    #[error(transparent)]
+    Debug(DebugError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<MetricStoreRouteError> for ApiError {
+    fn from(error: MetricStoreRouteError) -> Self {
+        use MetricStoreRouteError as E;
+        let status = match &error {
+            E::Write(write) if !write.is_bad_request() => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Write(_)
+            | E::MissingTo
+            | E::ParseTo(_)
+            | E::DecodeSelectors(_)
+            | E::Debug(DebugError::NotFound(_)) => StatusCode::BAD_REQUEST,
+            E::Retention(_) | E::Registry(_) | E::Debug(DebugError::Store(_)) | E::Store(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        ApiError::new(status, error.to_string())
+    }
+}
 
 /// Spin variable: how long samples are kept (Go duration, e.g. `48h`).
 pub const RETENTION_VARIABLE: &str = "metric_retention";
 const DEFAULT_RETENTION: i64 = 48 * 3600;
 
 /// The configured retention in seconds; an unparsable value is a configuration error (500).
-fn retention(ctx: &Ctx) -> Result<i64, ApiError> {
+fn retention(ctx: &Ctx) -> Result<i64, MetricStoreRouteError> {
     match ctx.platform.variable(RETENTION_VARIABLE) {
         None => Ok(DEFAULT_RETENTION),
         Some(text) if text.is_empty() => Ok(DEFAULT_RETENTION),
-        Some(text) => cc_gocompat::parse_duration(&text)
+        Some(text) => parse_duration(&text)
             .map(|duration| duration.as_secs() as i64)
-            .map_err(|error| ApiError::internal(format!("variable {RETENTION_VARIABLE}: {error}"))),
+            .map_err(MetricStoreRouteError::Retention),
     }
 }
 
@@ -36,7 +87,7 @@ fn raw_cluster<'a>(ctx: &Ctx<'a>) -> &'a str {
 }
 
 /// `POST /api/write[?cluster=]`: stores the body's samples, then runs retention when due.
-pub fn write(ctx: &Ctx) -> Result<Response, ApiError> {
+fn write(ctx: &Ctx) -> Result<Response, ApiError> {
     let retention = retention(ctx)?;
     let now = cc_web::unix_now() as i64;
     let registry = Registry::load(
@@ -44,7 +95,7 @@ pub fn write(ctx: &Ctx) -> Result<Response, ApiError> {
         ctx.platform.kv()?.as_ref(),
         now,
     )
-    .map_err(|error| ApiError::internal(format!("loading the metric registry failed: {error}")))?;
+    .map_err(MetricStoreRouteError::Registry)?;
     let db = ctx.platform.sql()?;
     write_lines(
         db.as_ref(),
@@ -53,14 +104,7 @@ pub fn write(ctx: &Ctx) -> Result<Response, ApiError> {
         raw_cluster(ctx),
         now,
     )
-    .map_err(|error| {
-        let status = if error.is_bad_request() {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        };
-        ApiError::new(status, error.to_string())
-    })?;
+    .map_err(MetricStoreRouteError::Write)?;
     // The samples are stored; a failed retention run is retried by a later write.
     if let Err(error) = run_retention_if_due(db.as_ref(), now, retention) {
         eprintln!("metric retention failed: {error}");
@@ -73,20 +117,18 @@ pub fn write(ctx: &Ctx) -> Result<Response, ApiError> {
 }
 
 /// `POST /api/free?to=<unix>` with a JSON array of selectors.
-pub fn free(ctx: &Ctx) -> Result<Response, ApiError> {
+fn free(ctx: &Ctx) -> Result<Response, ApiError> {
     let query = ctx.query();
     let to = query
         .iter()
         .find(|(key, _)| key == "to")
         .map(|(_, value)| value)
-        .ok_or_else(|| ApiError::bad_request("'to' is a required query parameter"))?;
-    let to: i64 = to.parse().map_err(|_| {
-        ApiError::bad_request(format!("strconv.ParseInt: parsing {to:?}: invalid syntax"))
-    })?;
+        .ok_or(MetricStoreRouteError::MissingTo)?;
+    let to = parse_int(to).map_err(MetricStoreRouteError::ParseTo)?;
     let selectors: Vec<Vec<String>> = serde_json::from_slice(ctx.request.body())
-        .map_err(|error| ApiError::bad_request(format!("decoding selectors failed: {error}")))?;
+        .map_err(MetricStoreRouteError::DecodeSelectors)?;
     let db = ctx.platform.sql()?;
-    let freed = free_buffers(db.as_ref(), &selectors, to)?;
+    let freed = free_buffers(db.as_ref(), &selectors, to).map_err(MetricStoreRouteError::Store)?;
     Ok(text_response(
         StatusCode::OK,
         format!("buffers freed: {freed}\n"),
@@ -94,7 +136,7 @@ pub fn free(ctx: &Ctx) -> Result<Response, ApiError> {
 }
 
 /// `GET /api/debug[?selector=a:b]`.
-pub fn debug(ctx: &Ctx) -> Result<Response, ApiError> {
+fn debug(ctx: &Ctx) -> Result<Response, ApiError> {
     let selector: Vec<String> = ctx
         .query()
         .into_iter()
@@ -102,9 +144,6 @@ pub fn debug(ctx: &Ctx) -> Result<Response, ApiError> {
         .map(|(_, value)| value.split(':').map(str::to_owned).collect())
         .unwrap_or_default();
     let db = ctx.platform.sql()?;
-    match debug_dump(db.as_ref(), &selector) {
-        Ok(dump) => json_response(StatusCode::OK, &dump),
-        Err(error @ DebugError::NotFound(_)) => Err(ApiError::bad_request(error.to_string())),
-        Err(DebugError::Store(error)) => Err(error.into()),
-    }
+    let dump = debug_dump(db.as_ref(), &selector).map_err(MetricStoreRouteError::Debug)?;
+    json_response(StatusCode::OK, &dump)
 }

@@ -8,8 +8,7 @@
 //! - [`plan`]: turning a job and its cluster's topology into sample queries and assembling the
 //!   results into job data (scope transformations).
 
-pub mod archive;
-pub mod handlers;
+pub mod http;
 pub mod jobdata;
 pub mod plan;
 pub mod source;

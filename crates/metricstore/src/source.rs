@@ -1,4 +1,4 @@
-//! What job data loading asks of the sample storage (spec metricstore.md §3.4): the series of
+//! What job data loading asks of the sample storage (docs/metricstore.md#reading-series): the series of
 //! one metric on one host, at the host level or below it, over a time range.
 
 use cc_model::Aggregation;

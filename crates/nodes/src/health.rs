@@ -1,4 +1,4 @@
-//! Node health from the metric store (spec nodes-clusters-users.md §1.3 steps 5–7).
+//! Node health from the metric store (docs/nodes-users.md#node-health).
 
 use cc_metricstore::store::{host_health, MetricHealth};
 use cc_model::MetricConfig;

@@ -1,7 +1,7 @@
-//! Machine states: opaque documents a collector stores per host (spec nodes-clusters-users.md §6).
+//! Machine states: opaque documents a collector stores per host (docs/nodes-users.md#machine-state).
 //! cc-backend writes them to `<dir>/<cluster>/<host>.json`; here they live in the key-value store
-//! under `machine_state/<cluster>/<host>`, together with their modification time (the spec's
-//! recommendation for Wasm).
+//! under `machine_state/<cluster>/<host>`, together with their modification time
+//! (docs/compatibility.md#machine-states-in-the-key-value-store).
 
 use cc_store::{Kv, StoreError};
 

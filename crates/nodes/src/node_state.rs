@@ -1,4 +1,4 @@
-//! Node-state updates from the batch system (spec nodes-clusters-users.md §1): the scheduler state
+//! Node-state updates from the batch system (docs/nodes-users.md#node-state-updates): the scheduler state
 //! of each node, its health, and one `node_state` history row per reported node.
 
 use std::collections::HashSet;
@@ -7,7 +7,7 @@ use cc_model::{Cluster, MetricConfig};
 use cc_store::{in_transaction, Sql, StoreError, Value};
 use serde::Deserialize;
 
-use crate::null_as_default;
+use cc_gocompat::null_as_default;
 
 /// The body of `POST|PUT /api/nodestate/` (and later `/api/healthcheck`), decoded strictly.
 #[derive(Debug, Default, PartialEq, Deserialize)]
@@ -61,7 +61,7 @@ impl SchedulerState {
         }
     }
 
-    /// cc-backend's `determineState` (spec §1.2): the first matching rule over the lower-cased
+    /// cc-backend's `determineState` (docs/nodes-users.md#scheduler-state): the first matching rule over the lower-cased
     /// states wins; Slurm spellings such as `alloc` or `idle+drain` are `unknown`.
     pub fn from_reported(states: &[String]) -> SchedulerState {
         let states: HashSet<String> = states.iter().map(|state| state.to_lowercase()).collect();
@@ -121,7 +121,7 @@ impl NodeHealth {
     }
 }
 
-/// Where node health comes from (spec §1.3 steps 4–7): asked once per node that is not down and
+/// Where node health comes from (docs/nodes-users.md#node-health): asked once per node that is not down and
 /// belongs to a sub-cluster, with the names of that sub-cluster's effective metrics.
 pub trait NodeHealthSource {
     fn node_health(
@@ -151,7 +151,7 @@ struct PlannedRow<'a> {
 }
 
 /// Health of one node. Down nodes are `failed` without a check: cc-backend reports them `full`,
-/// which the spec lists as a quirk, and a down node delivers no metrics.
+/// docs/compatibility.md#down-nodes-are-failed, and a down node delivers no metrics.
 fn node_health(
     health: &dyn NodeHealthSource,
     cluster: Option<&Cluster>,
@@ -205,7 +205,7 @@ fn node_id(
     Ok(Some(db.last_insert_rowid()))
 }
 
-/// Records an update (spec §1.4): health is determined first, then one transaction registers
+/// Records an update (docs/nodes-users.md#recording-node-states): health is determined first, then one transaction registers
 /// new nodes with the sub-cluster their host list gives (`cluster` is the loaded configuration of
 /// `update.cluster`, `None` when unknown) and appends one `node_state` row per reported node, in
 /// order, stamped `now` (unix seconds).
@@ -310,7 +310,7 @@ mod tests {
         }
     }
 
-    /// No metric store: every checked node is `failed` with no metric report (spec §1.3 step 4).
+    /// No metric store: every checked node is `failed` with no metric report (docs/nodes-users.md#node-health).
     struct NoMetricStore;
 
     impl NodeHealthSource for NoMetricStore {

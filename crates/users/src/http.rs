@@ -1,24 +1,62 @@
-//! The HTTP side of the crate: request decoding, admin checks, responses, and the one place where
-//! this crate's errors become API errors.
-
-use std::time::{Duration, UNIX_EPOCH};
+//! The HTTP side of cc-users: the `/api` user routes, their table, and the one mapping from their
+//! failures to the API error.
 
 use cc_auth::Role;
-use cc_model::ClusterError;
-use cc_web::{decode_strict, json_response, unix_now, ApiError, Ctx, Platform, Response};
-use http::{header, HeaderValue, StatusCode};
+use cc_gocompat::null_as_default;
+use cc_web::{decode_strict, json_response, ApiError, Ctx, Response, Route};
+use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::health::StoredHealth;
-use crate::machine_state::{
-    load_machine_state, save_machine_state, MachineState, MachineStateError, MachineStateKey,
-    MACHINE_STATE_ENABLED,
-};
-use crate::node_state::{record_node_states, NodeStateUpdate};
-use crate::null_as_default;
 use crate::user::{list_users, update_user, UserError, UserRecord, UserUpdate};
 
-fn require_admin(ctx: &Ctx, refusal: &str) -> Result<(), ApiError> {
+/// The `/api` user routes.
+pub static API_ROUTES: &[Route] = &[
+    Route::new(Method::GET, "/api/users/", get_users),
+    Route::new(
+        Method::POST,
+        "/api/user/{id}",
+        update_user_roles_or_projects,
+    ),
+];
+
+/// Every failure of the user routes.
+#[derive(Debug, thiserror::Error)]
+enum UsersRouteError {
+    #[error("{0}")]
+    NotAdmin(&'static str),
+    #[error("decoding request failed: {0}")]
+    DecodeRequest(String),
+    #[error(
+        "no operation specified: must provide add-role, remove-role, add-project, or \
+         remove-project"
+    )]
+    NoOperation,
+    #[error("listing users failed: {0}")]
+    ListUsers(UserError),
+    /// Every failure of a role or project change is a 422 with the operation's prefix, storage
+    /// failures included, as in cc-backend.
+    #[error("{prefix}: {error}")]
+    Update {
+        prefix: &'static str,
+        error: UserError,
+    },
+}
+
+impl From<UsersRouteError> for ApiError {
+    fn from(error: UsersRouteError) -> Self {
+        let status = match &error {
+            UsersRouteError::NotAdmin(_) => StatusCode::FORBIDDEN,
+            UsersRouteError::DecodeRequest(_) | UsersRouteError::NoOperation => {
+                StatusCode::BAD_REQUEST
+            }
+            UsersRouteError::ListUsers(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            UsersRouteError::Update { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, error.to_string())
+    }
+}
+
+fn require_admin(ctx: &Ctx, refusal: &'static str) -> Result<(), UsersRouteError> {
     if ctx
         .user
         .as_ref()
@@ -26,11 +64,11 @@ fn require_admin(ctx: &Ctx, refusal: &str) -> Result<(), ApiError> {
     {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, refusal))
+        Err(UsersRouteError::NotAdmin(refusal))
     }
 }
 
-/// A user as `GET /api/users/` shows it (routes.md §3.1): NULL texts become `""`, a `null` list
+/// A user as `GET /api/users/` shows it: NULL texts become `""`, a `null` list
 /// stays `null`, and `authType`/`authSource` are always 0 like cc-backend's.
 #[derive(Serialize)]
 struct UserJson<'a> {
@@ -61,7 +99,7 @@ impl<'a> From<&'a UserRecord> for UserJson<'a> {
 
 /// `GET /api/users/[?not-just-user=true]`: every user, or only those with more than the `user`
 /// role (admin only).
-pub fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
+fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
     require_admin(ctx, "only admins are allowed to fetch a list of users")?;
     let special_only = ctx
         .query()
@@ -69,8 +107,7 @@ pub fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
         .find(|(key, _)| key == "not-just-user")
         .is_some_and(|(_, value)| value == "true");
     let db = ctx.platform.sql()?;
-    let users = list_users(&*db, special_only)
-        .map_err(|error| ApiError::internal(format!("listing users failed: {error}")))?;
+    let users = list_users(&*db, special_only).map_err(UsersRouteError::ListUsers)?;
     let users: Vec<UserJson> = users.iter().map(UserJson::from).collect();
     json_response(StatusCode::OK, &users)
 }
@@ -116,16 +153,11 @@ struct Message {
 }
 
 /// `POST /api/user/{id}`: adds or removes one role or project of user `{id}` (admin only).
-pub fn update_user_roles_or_projects(ctx: &Ctx) -> Result<Response, ApiError> {
+fn update_user_roles_or_projects(ctx: &Ctx) -> Result<Response, ApiError> {
     require_admin(ctx, "only admins are allowed to update a user")?;
-    let body: UserUpdateBody = decode_strict(ctx.request.body())
-        .map_err(|error| ApiError::bad_request(format!("decoding request failed: {error}")))?;
-    let update = body.into_update().ok_or_else(|| {
-        ApiError::bad_request(
-            "no operation specified: must provide add-role, remove-role, add-project, or \
-             remove-project",
-        )
-    })?;
+    let body: UserUpdateBody =
+        decode_strict(ctx.request.body()).map_err(UsersRouteError::DecodeRequest)?;
+    let update = body.into_update().ok_or(UsersRouteError::NoOperation)?;
     let (success, failure) = match update {
         UserUpdate::AddRole(_) => ("Add Role Success", "adding role failed"),
         UserUpdate::RemoveRole(_) => ("Remove Role Success", "removing role failed"),
@@ -134,139 +166,16 @@ pub fn update_user_roles_or_projects(ctx: &Ctx) -> Result<Response, ApiError> {
     };
     let username = ctx.param("id");
     let db = ctx.platform.sql()?;
-    update_user(&*db, username, &update).map_err(|error| user_update_error(failure, &error))?;
+    update_user(&*db, username, &update).map_err(|error| UsersRouteError::Update {
+        prefix: failure,
+        error,
+    })?;
     json_response(
         StatusCode::OK,
         &Message {
             msg: format!("{success} for user {username}"),
         },
     )
-}
-
-/// Every failure of a role or project change is a 422 with the operation's prefix, storage
-/// failures included, as in cc-backend.
-fn user_update_error(prefix: &str, error: &UserError) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        format!("{prefix}: {error}"),
-    )
-}
-
-/// `POST|PUT /api/nodestate/` and `POST /api/healthcheck`: a node-state update (spec §1) with
-/// each node's health from the samples in the metric store. Success is 200 with an empty body and no Content-Type, as in cc-backend;
-/// hosts that cannot be registered are logged, not an error. Unlike cc-backend, a storage
-/// failure is a 500 rather than a logged 200, so the batch system learns that nothing was stored.
-pub fn update_node_states(ctx: &Ctx) -> Result<Response, ApiError> {
-    let now = unix_now();
-    let update: NodeStateUpdate = decode_strict(ctx.request.body())
-        .map_err(|error| ApiError::bad_request(format!("parsing request body failed: {error}")))?;
-    let cluster = match cc_model::load_cluster(&ctx.platform.clusters_dir(), &update.cluster) {
-        Ok(cluster) => Some(cluster),
-        Err(ClusterError::UnknownCluster(_)) => None,
-        Err(error) => {
-            return Err(ApiError::internal(format!(
-                "loading cluster {} failed: {error}",
-                update.cluster
-            )))
-        }
-    };
-    let db = ctx.platform.sql()?;
-    let now = i64::try_from(now).unwrap_or(i64::MAX);
-    let health = StoredHealth { db: &*db, now };
-    let report = record_node_states(&*db, cluster.as_ref(), &update, &health, now)
-        .map_err(|error| ApiError::internal(format!("updating node states failed: {error}")))?;
-    for hostname in &report.unmapped {
-        eprintln!(
-            "node state update: host {hostname:?} of cluster {:?} belongs to no sub-cluster, \
-             not stored",
-            update.cluster
-        );
-    }
-    Ok(Response::new(Vec::new()))
-}
-
-/// Whether the machine-state routes exist: the `machine_state_enabled` variable is `true`
-/// (cc-backend registers them only when `main.machine-state-dir` is set).
-pub fn machine_state_enabled(platform: &dyn Platform) -> bool {
-    platform.variable(MACHINE_STATE_ENABLED).as_deref() == Some("true")
-}
-
-fn machine_state_error(error: MachineStateError) -> ApiError {
-    match error {
-        MachineStateError::InvalidCluster | MachineStateError::InvalidHost => {
-            ApiError::bad_request(error.to_string())
-        }
-        MachineStateError::Corrupt(_) | MachineStateError::Store(_) => {
-            ApiError::internal(error.to_string())
-        }
-    }
-}
-
-fn machine_state_key(ctx: &Ctx) -> Result<MachineStateKey, ApiError> {
-    MachineStateKey::new(ctx.param("cluster"), ctx.param("host")).map_err(machine_state_error)
-}
-
-fn http_date(unix_seconds: u64) -> HeaderValue {
-    let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(unix_seconds));
-    HeaderValue::from_str(&date).expect("HTTP dates are valid header values")
-}
-
-/// The `If-Modified-Since` time of the request, when present and valid (unix seconds).
-fn if_modified_since(ctx: &Ctx) -> Option<u64> {
-    let text = ctx
-        .request
-        .headers()
-        .get(header::IF_MODIFIED_SINCE)?
-        .to_str()
-        .ok()?;
-    let time = httpdate::parse_http_date(text).ok()?;
-    time.duration_since(UNIX_EPOCH)
-        .ok()
-        .map(|since| since.as_secs())
-}
-
-/// `GET /api/machine_state/{cluster}/{host}`: the stored document as JSON with `Last-Modified`,
-/// or 304 when it is not newer than `If-Modified-Since`. A missing document is a JSON 404 (the
-/// recommendation; cc-backend answers plain text). Range requests are not supported: the
-/// documents are small and always sent whole.
-pub fn get_machine_state(ctx: &Ctx) -> Result<Response, ApiError> {
-    let key = machine_state_key(ctx)?;
-    let kv = ctx.platform.kv()?;
-    let state = load_machine_state(&*kv, &key)
-        .map_err(machine_state_error)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "machine state not found"))?;
-    let not_modified = if_modified_since(ctx).is_some_and(|since| state.modified <= since);
-    let mut response = if not_modified {
-        let mut response = Response::new(Vec::new());
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-        response
-    } else {
-        let mut response = Response::new(state.body);
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        response
-    };
-    response
-        .headers_mut()
-        .insert(header::LAST_MODIFIED, http_date(state.modified));
-    Ok(response)
-}
-
-/// `PUT|POST /api/machine_state/{cluster}/{host}`: stores the body as it is; 201 with an empty
-/// body.
-pub fn put_machine_state(ctx: &Ctx) -> Result<Response, ApiError> {
-    let key = machine_state_key(ctx)?;
-    let kv = ctx.platform.kv()?;
-    let state = MachineState {
-        modified: unix_now(),
-        body: ctx.request.body().clone(),
-    };
-    save_machine_state(&*kv, &key, &state).map_err(machine_state_error)?;
-    let mut response = Response::new(Vec::new());
-    *response.status_mut() = StatusCode::CREATED;
-    Ok(response)
 }
 
 #[cfg(test)]
@@ -315,7 +224,7 @@ mod tests {
             roles: None,
             projects: Some(vec![]),
         };
-        let json = cc_model::to_go_json(&UserJson::from(&user)).unwrap();
+        let json = cc_gocompat::to_go_json(&UserJson::from(&user)).unwrap();
         assert_eq!(
             std::str::from_utf8(&json).unwrap(),
             "{\"username\":\"a\\u003cb\",\"name\":\"\",\"email\":\"a@x\",\"roles\":null,\

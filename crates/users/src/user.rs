@@ -1,8 +1,8 @@
-//! Users in cc-backend's `hpc_user` table (spec nodes-clusters-users.md §3, storage.md §5).
+//! Users in cc-backend's `hpc_user` table (docs/nodes-users.md#users).
 //!
 //! The `roles` and `projects` columns hold JSON lists; cc-backend writes them as TEXT or BLOB and
 //! after removing the last role even as the text `null`. They are read in every form and always
-//! written as TEXT, and a removed last role leaves `[]` (storage.md §10 recommendations).
+//! written as TEXT, and a removed last role leaves `[]` (docs/compatibility.md#role-lists-are-normalised).
 
 use cc_auth::Role;
 use cc_gocompat::quote;
@@ -59,7 +59,7 @@ impl UserRecord {
     }
 }
 
-/// A user to create (spec §3.2, with the recommended role validation).
+/// A user to create (docs/nodes-users.md#creating-users).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewUser {
     pub username: String,
@@ -72,7 +72,7 @@ pub struct NewUser {
     pub email: String,
 }
 
-/// One role or project change of `POST /api/user/{id}` (spec §3.4).
+/// One role or project change of `POST /api/user/{id}` (docs/nodes-users.md#role-and-project-updates).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserUpdate {
     AddRole(String),
@@ -81,7 +81,7 @@ pub enum UserUpdate {
     RemoveProject(String),
 }
 
-/// Why a user operation failed; the texts are cc-backend's (spec §3.2 and §3.4).
+/// Why a user operation failed; the texts are cc-backend's (docs/nodes-users.md#users).
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
     #[error("sql: no rows in result set")]
@@ -168,7 +168,7 @@ fn user_from_row(row: &[Value]) -> Result<UserRecord, UserError> {
 
 /// A JSON list as cc-backend writes it (`json.Marshal`: compact, HTML-safe escapes).
 fn list_text(list: &[String]) -> String {
-    let mut json = cc_model::to_go_json(list).expect("a list of strings always encodes");
+    let mut json = cc_gocompat::to_go_json(list).expect("a list of strings always encodes");
     json.pop(); // the encoder's trailing newline
     String::from_utf8(json).expect("JSON is UTF-8")
 }
@@ -203,7 +203,7 @@ fn assignable_role(name: &str) -> bool {
 }
 
 impl NewUser {
-    /// cc-backend's checks for a new user (spec §3.2, in its order), with roles restricted to the
+    /// cc-backend's checks for a new user (docs/nodes-users.md#creating-users), with roles restricted to the
     /// assignable ones (`anonymous` and unknown names are refused: the recommendation).
     pub fn validate(&self) -> Result<(), UserError> {
         if !(1..=MAX_USERNAME_BYTES).contains(&self.username.len()) {
@@ -283,7 +283,7 @@ fn without(list: &[String], removed: &str) -> Vec<String> {
 }
 
 impl UserUpdate {
-    /// The change this update makes to `user`, or why it is refused (spec §3.4: roles are
+    /// The change this update makes to `user`, or why it is refused (docs/nodes-users.md#role-and-project-updates: roles are
     /// lower-cased and must be one of the six role names, `anonymous` included; projects are
     /// case-sensitive and unchecked; removing drops every copy).
     fn change_for(&self, user: &UserRecord) -> Result<ListChange, UserError> {

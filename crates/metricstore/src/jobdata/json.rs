@@ -1,4 +1,4 @@
-//! JSON form of job data (spec metricstore.md §5).
+//! JSON form of job data (docs/metricstore.md#job-data-json).
 //!
 //! The reference writes `Series` by hand and every number of a series or statistics series with
 //! exactly two decimals (`0.10`, `1234.00`), which no serde number type produces. Those parts

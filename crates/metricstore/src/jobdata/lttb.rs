@@ -1,4 +1,4 @@
-//! Down-sampling with "largest triangle three buckets" (spec metricstore.md §4.7), with the
+//! Down-sampling with "largest triangle three buckets" (docs/metricstore.md#lttb-down-sampling), with the
 //! bucket arithmetic and NaN behaviour of cc-lib's `resampler.LargestTriangleThreeBucket`.
 
 /// Series shorter than this are never down-sampled (`main.resampling.minimum-points` default).

@@ -1,10 +1,10 @@
-//! Job data as the REST API and the archive carry it (spec metricstore.md §5): per metric and
+//! Job data as the REST API and the archive carry it (docs/metricstore.md#job-data-json): per metric and
 //! scope a [`JobMetric`] with one [`Series`] per host (and hardware unit).
 
-pub mod archive;
 mod json;
 pub mod lttb;
 pub mod stats;
+pub mod summary;
 #[cfg(test)]
 mod test_support;
 
@@ -12,13 +12,13 @@ use std::collections::BTreeMap;
 
 use cc_model::{MetricScope, Unit};
 
-pub use archive::{
-    decode_data_file, encode_data_file, energy, footprint, job_statistics, select_archived,
-    DataFile, DataFileError, COMPRESSED_DATA_FILE, DATA_FILE,
-};
 pub use lttb::{resample, ResampleError, MINIMUM_POINTS};
 pub use stats::{
     add_node_scope_sums, add_statistics_series, post_process, round_statistics, series_statistics,
+};
+pub use summary::{
+    decode_data_file, encode_data_file, energy, footprint, job_statistics, select_archived,
+    DataFile, DataFileError, COMPRESSED_DATA_FILE, DATA_FILE,
 };
 
 /// metric name → scope → data. Ordered maps, so output is deterministic.

@@ -1,5 +1,5 @@
-//! Statistics of series and the post-processing every job data load ends with (spec
-//! metricstore.md §4.2 and §4.4).
+//! Statistics of series and the post-processing every job data load ends with
+//! (docs/metricstore.md#post-processing).
 
 use cc_model::MetricScope;
 
@@ -78,7 +78,7 @@ pub fn series_statistics(data: &[f64]) -> MetricStatistics {
 }
 
 /// Adds per-time-step min, median and max over the series of a metric with at least eight
-/// series and no statistics series yet (§4.4.1). The median is taken over the non-NaN values
+/// series and no statistics series yet (docs/metricstore.md#post-processing). The median is taken over the non-NaN values
 /// only (the reference counts NaN as 0); indices with fewer than three values and indices beyond
 /// the shortest series are NaN; no mean is computed.
 pub fn add_statistics_series(metric: &mut JobMetric) {
@@ -126,7 +126,7 @@ pub fn add_statistics_series(metric: &mut JobMetric) {
 }
 
 /// For `flops_any` and `mem_bw` without node scope: a node scope summed up from the coarsest
-/// scope present (§4.4.2). Per host (in order of first appearance): the element-wise sum of its
+/// scope present (docs/metricstore.md#post-processing). Per host (in order of first appearance): the element-wise sum of its
 /// series (NaN beyond the shortest), min of mins, mean of averages, max of maxes. The caller
 /// decides whether node scope was requested.
 pub fn add_node_scope_sums(data: &mut JobData) {
@@ -195,7 +195,7 @@ fn node_sum(hostname: &str, all_series: &[Series]) -> Series {
     }
 }
 
-/// Rounds every series' statistics to two decimals (§4.4.3).
+/// Rounds every series' statistics to two decimals (docs/metricstore.md#post-processing).
 pub fn round_statistics(data: &mut JobData) {
     let all_series = data
         .values_mut()
@@ -209,7 +209,7 @@ pub fn round_statistics(data: &mut JobData) {
     }
 }
 
-/// The post-processing of every load, store or archive (§4.4), in the reference's order:
+/// The post-processing of every load, store or archive (docs/metricstore.md#post-processing), in the reference's order:
 /// statistics series, node-scope sums when node scope was among the requested scopes, rounding.
 pub fn post_process(data: &mut JobData, node_scope_requested: bool) {
     for metric in data.values_mut().flat_map(|scopes| scopes.values_mut()) {

@@ -1,6 +1,6 @@
 //! The pure parts of the job archive: job statistics, footprint and energy computed when a job
-//! is archived (spec jobs.md §10 steps 3–5), the `data.json[.gz]` file format, and the
-//! selection of archived data for a read (spec metricstore.md §4.3).
+//! is archived (docs/jobs.md#archiving-after-stop), the `data.json[.gz]` file format, and the
+//! selection of archived data for a read (docs/metricstore.md#archived-job-data).
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -147,7 +147,7 @@ pub fn decode_data_file(contents: &[u8], compressed: bool) -> Result<JobData, Da
     Ok(serde_json::from_slice(&json)?)
 }
 
-/// Archived job data prepared for a read (§4.3): every series down-sampled to `resolution`
+/// Archived job data prepared for a read (docs/metricstore.md#archived-job-data): every series down-sampled to `resolution`
 /// (the metric's timestep becomes the resulting one; a metric without series keeps its stored
 /// timestep), then, if `metrics` or `scopes` is given, only the requested metrics (all when
 /// `metrics` is `None`) and, for metrics stored at several scopes, only the requested scopes

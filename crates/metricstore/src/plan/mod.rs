@@ -1,8 +1,8 @@
-//! Loading a job's data from the sample store (spec metricstore.md §4.2 and §4.4): the job's
+//! Loading a job's data from the sample store (docs/metricstore.md#loading-job-data-from-the-store): the job's
 //! resources and its sub-cluster's topology decide which series to read for every metric and
 //! scope (scope transformation), the reads are assembled into [`JobData`] and post-processed.
 //!
-//! Deliberate differences from the reference (spec §6 recommendations):
+//! Deliberate differences from the reference (docs/compatibility.md#job-data):
 //! - a series' id belongs to the selector it was read for, so a selector without samples leaves
 //!   no gap that shifts the ids of later series;
 //! - combined series carry the id of the unit they stand for (core, socket or memory domain),
@@ -164,7 +164,7 @@ pub fn load_from_store(
         if data.is_empty() {
             return Err(LoadError::Fetch(failures));
         }
-        // Partial data is served; the failures are only worth a log line (spec §4.2).
+        // Partial data is served; the failures are only worth a log line (docs/metricstore.md#partial-failures).
         eprintln!(
             "job {} loaded with errors: {}",
             job.job_id,
@@ -307,7 +307,7 @@ fn plan_reads<'a>(
     Ok(reads)
 }
 
-/// The reads of one host turning `native`-scope samples into `scope` series (spec §4.2 table);
+/// The reads of one host turning `native`-scope samples into `scope` series (docs/metricstore.md#scope-transformations);
 /// `None` reads the host level itself.
 fn host_selections(
     native: MetricScope,

@@ -196,11 +196,7 @@ fn load(
 }
 
 /// `(hostname, id)` of every series of a metric at a scope.
-fn series_ids(
-    data: &JobData,
-    metric: &str,
-    scope: MetricScope,
-) -> Vec<(String, Option<String>)> {
+fn series_ids(data: &JobData, metric: &str, scope: MetricScope) -> Vec<(String, Option<String>)> {
     data[metric][&scope]
         .series
         .iter()

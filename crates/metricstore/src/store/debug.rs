@@ -1,4 +1,4 @@
-//! `GET /api/debug?selector=a:b` (spec metricstore.md §3.7): the stored structure below a level
+//! `GET /api/debug?selector=a:b` (docs/metricstore.md#debug-dump): the stored structure below a level
 //! as valid JSON (the reference leaves trailing commas): `{"data": level}` where a level maps
 //! each metric to its stored parts `{"start","len","end"}` (oldest first; parts not yet merged
 //! carry `"pending": true`) and each child level to its own object.

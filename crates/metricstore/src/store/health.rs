@@ -1,4 +1,4 @@
-//! Node health from the stored samples (spec nodes-clusters-users.md §1.3 step 5).
+//! Node health from the stored samples (docs/metricstore.md#node-health-check).
 
 use std::collections::HashMap;
 

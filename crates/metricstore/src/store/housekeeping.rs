@@ -1,4 +1,4 @@
-//! Retention and `POST /api/free` (spec metricstore.md §3.5, §3.6). There is no background
+//! Retention and `POST /api/free` (docs/metricstore.md#retention). There is no background
 //! process: retention runs inside write requests, at most once per [`RETENTION_INTERVAL`]
 //! across all instances (the instance whose UPDATE claims the next run does it) and deleting at
 //! most [`RETENTION_ROWS`] rows per table, so no request pays for a large backlog at once.
@@ -14,7 +14,7 @@ pub const RETENTION_INTERVAL: i64 = 10;
 /// Rows of each table one run deletes at most.
 const RETENTION_ROWS: i64 = 20_000;
 
-/// Hosts of running jobs that started before ?1 keep their older samples (spec §3.5).
+/// Hosts of running jobs that started before ?1 keep their older samples (docs/metricstore.md#retention).
 const PROTECTED_HOSTS: &str = "WITH protected(cluster, host) AS MATERIALIZED ( \
      SELECT DISTINCT j.cluster, json_extract(r.value, '$.hostname') \
      FROM job j, json_each(CASE WHEN json_valid(j.resources) THEN j.resources ELSE '[]' END) r \

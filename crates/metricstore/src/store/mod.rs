@@ -55,7 +55,7 @@ pub(crate) fn where_all(conditions: &[String]) -> String {
     }
 }
 
-/// Host and cluster names that could address other levels are refused (spec §2.2.3).
+/// Host and cluster names that could address other levels are refused (docs/metricstore.md#per-line-rules).
 pub(crate) fn is_safe_name(name: &str) -> bool {
     !(name.contains("..") || name.contains('/') || name.contains('\\'))
 }

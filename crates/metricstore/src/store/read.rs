@@ -1,4 +1,4 @@
-//! Reading series for job data (spec metricstore.md §3.4): chunks of the host plus its pending
+//! Reading series for job data (docs/metricstore.md#reading-series): chunks of the host plus its pending
 //! batches, placed on the metric's grid.
 
 use std::cell::RefCell;

@@ -1,4 +1,4 @@
-//! Which metrics the store accepts and on which time grid (spec metricstore.md §3.1): every
+//! Which metrics the store accepts and on which time grid (docs/metricstore.md#metric-registry-and-sample-grid): every
 //! metric of any configured cluster is known; a sample lands on the timestep its cluster
 //! configures for it, or, for a cluster that does not configure it, on the largest timestep any
 //! cluster configures (the reference's single global frequency).

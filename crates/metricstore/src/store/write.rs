@@ -1,8 +1,10 @@
-//! `POST /api/write`: line protocol → pending batches (spec metricstore.md §2).
+//! `POST /api/write`: line protocol → pending batches (docs/metricstore.md#line-protocol-ingestion).
 //!
 //! Better than the reference: the whole body is decoded and checked before anything is stored,
-//! so a 400 leaves the store unchanged; every line resolves its own cluster and host (§2.5);
-//! timestamps are read by magnitude and garbage is refused (§2.4).
+//! so a 400 leaves the store unchanged; every line resolves its own cluster and host
+//! (docs/compatibility.md#each-line-names-its-own-host);
+//! timestamps are read by magnitude and garbage is refused
+//! (docs/compatibility.md#timestamps-by-magnitude).
 
 use std::borrow::Cow;
 

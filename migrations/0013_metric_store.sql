@@ -1,4 +1,4 @@
--- Metric samples and the job archive (cc-spin; see ARCHITECTURE.md "Metric store").
+-- Metric samples and the job archive (cc-spin; the layout is explained in docs/storage.md#metric-store-tables).
 --
 -- A write request stores its samples as one metric_batch row per host: one cheap insert per
 -- request. When a host has collected enough batches, a later write merges them into

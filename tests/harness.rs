@@ -292,6 +292,69 @@ impl TestApp {
     pub fn db_path(&self) -> PathBuf {
         self.runner.state_dir.join("sqlite_db.db")
     }
+
+    /// A connection to the runner's database that waits for the app's writers.
+    pub fn db(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.db_path()).expect("database opens");
+        conn.busy_timeout(Duration::from_secs(30))
+            .expect("busy timeout set");
+        conn
+    }
+
+    /// The single integer `sql` selects.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db()
+            .query_row(sql, [], |row| row.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// A token for `user` with `roles`, valid for an hour.
+    pub fn token(&self, user: &str, roles: &[&str]) -> String {
+        self.keys.token(user, roles, 3600)
+    }
+
+    /// The batch-system adapter and metric collector: roles exactly `[api]`.
+    pub fn adapter(&self) -> String {
+        self.token("adapter", &["api"])
+    }
+
+    pub fn admin(&self) -> String {
+        self.token("root", &["admin", "api"])
+    }
+
+    /// One request with `token` as bearer token.
+    pub fn call(&self, method: &str, path: &str, token: &str, body: &str) -> Reply {
+        send(
+            method,
+            &self.runner.url(path),
+            &[("Authorization", &format!("Bearer {token}"))],
+            body.as_bytes(),
+        )
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Reply {
+        self.call("GET", path, token, "")
+    }
+
+    /// `POST /api/jobs/start_job/` as the adapter.
+    pub fn start_job(&self, body: &serde_json::Value) -> Reply {
+        self.call(
+            "POST",
+            "/api/jobs/start_job/",
+            &self.adapter(),
+            &body.to_string(),
+        )
+    }
+
+    /// `POST /api/jobs/stop_job/` as the adapter.
+    pub fn stop_job(&self, body: &serde_json::Value) -> Reply {
+        self.call(
+            "POST",
+            "/api/jobs/stop_job/",
+            &self.adapter(),
+            &body.to_string(),
+        )
+    }
 }
 
 /// cc-backend's answer for a path under `/api/` (and the other API prefixes) that no route serves.

@@ -31,48 +31,8 @@ impl App {
         App { served }
     }
 
-    /// The batch-system adapter: roles exactly `[api]`.
-    fn adapter(&self) -> String {
-        self.served.keys.token("adapter", &["api"], 3600)
-    }
-
-    fn admin(&self) -> String {
-        self.served.keys.token("root", &["admin", "api"], 3600)
-    }
-
     fn user(&self, name: &str) -> String {
-        self.served.keys.token(name, &["api", "user"], 3600)
-    }
-
-    fn call(&self, method: &str, path: &str, token: &str, body: &str) -> Reply {
-        send(
-            method,
-            &self.served.runner.url(path),
-            &[("Authorization", &format!("Bearer {token}"))],
-            body.as_bytes(),
-        )
-    }
-
-    fn get(&self, path: &str, token: &str) -> Reply {
-        self.call("GET", path, token, "")
-    }
-
-    fn start_job(&self, body: &Value) -> Reply {
-        self.call(
-            "POST",
-            "/api/jobs/start_job/",
-            &self.adapter(),
-            &body.to_string(),
-        )
-    }
-
-    fn stop_job(&self, body: &Value) -> Reply {
-        self.call(
-            "POST",
-            "/api/jobs/stop_job/",
-            &self.adapter(),
-            &body.to_string(),
-        )
+        self.token(name, &["api", "user"])
     }
 
     /// The jobs of `project`, newest first, as the admin sees them.
@@ -91,14 +51,17 @@ impl App {
         assert_eq!(jobs.len(), 1, "{jobs:?}");
         jobs[0]["id"].as_i64().unwrap()
     }
+}
 
-    fn row_count(&self, sql: &str) -> i64 {
-        let db = rusqlite::Connection::open(self.served.db_path()).unwrap();
-        db.query_row(sql, [], |row| row.get(0)).unwrap()
+impl std::ops::Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.served
     }
 }
 
-/// A start request like cc-backend's API test (jobs.md §12), on host123 of testcluster.
+/// A start request like cc-backend's API test (docs/jobs.md#reference-scenarios), on host123 of testcluster.
 fn job_body(job_id: i64, start_time: i64, project: &str) -> Value {
     json!({
         "jobId": job_id, "user": "testuser", "project": project, "cluster": "testcluster",
@@ -123,7 +86,7 @@ fn reference_scenarios_of_cc_backends_api_tests() {
     assert_eq!(listed["subCluster"], "sc1");
     assert_eq!(listed["jobState"], "running");
 
-    // StopJob: the byte-level example of jobs.md §12a, with the metadata loaded.
+    // StopJob: the byte-level example of docs/jobs.md#worked-example, with the metadata loaded.
     let stop = app.stop_job(&json!({"jobId": 123, "startTime": 123456789,
         "cluster": "testcluster", "jobState": "completed", "stopTime": 123457789}));
     let expected = format!(
@@ -180,10 +143,7 @@ fn reference_scenarios_of_cc_backends_api_tests() {
         "cluster": "testcluster", "jobState": "completed", "stopTime": 300001000}));
     assert_eq!(second.status, 200, "{}", second.text());
     assert_eq!(second.json()["startTime"], 300000000);
-    assert_eq!(
-        app.row_count("SELECT count(*) FROM job WHERE job_id = 999"),
-        2
-    );
+    assert_eq!(app.count("SELECT count(*) FROM job WHERE job_id = 999"), 2);
 }
 
 #[test]
@@ -264,7 +224,7 @@ fn start_job_rejects_bad_input_and_changes_nothing() {
         assert_error_prefix(&reply, 400, prefix);
     }
     assert_eq!(
-        app.row_count("SELECT count(*) FROM job WHERE project = 'start-errors'"),
+        app.count("SELECT count(*) FROM job WHERE project = 'start-errors'"),
         0
     );
 
@@ -321,10 +281,7 @@ fn started_jobs_are_visible_at_once_with_defaults_and_tags() {
         422,
         "adding tag to new job failed: tag type \"app\" with name \"start-app\" already exists in scope \"global\"",
     );
-    assert_eq!(
-        app.row_count("SELECT count(*) FROM job WHERE job_id = 1102"),
-        0
-    );
+    assert_eq!(app.count("SELECT count(*) FROM job WHERE job_id = 1102"), 0);
 }
 
 /// Sends `bodies` at once, one thread each, released together.
@@ -362,10 +319,7 @@ fn concurrent_identical_starts_store_one_job() {
         19,
         "{statuses:?}"
     );
-    assert_eq!(
-        app.row_count("SELECT count(*) FROM job WHERE job_id = 1201"),
-        1
-    );
+    assert_eq!(app.count("SELECT count(*) FROM job WHERE job_id = 1201"), 1);
 }
 
 #[test]
@@ -377,7 +331,7 @@ fn concurrent_distinct_starts_store_every_job() {
     let statuses = concurrently(&app, bodies);
     assert!(statuses.iter().all(|&status| status == 201), "{statuses:?}");
     assert_eq!(
-        app.row_count("SELECT count(*) FROM job WHERE project = 'distinct'"),
+        app.count("SELECT count(*) FROM job WHERE project = 'distinct'"),
         50
     );
 }
@@ -576,7 +530,7 @@ fn userapi_applies_row_level_security() {
     };
     assert_eq!(users(&app.user("alice")), ["alice"]);
     assert_eq!(
-        users(&app.served.keys.token("sup", &["api", "support"], 60)),
+        users(&app.keys.token("sup", &["api", "support"], 60)),
         ["alice", "bob"]
     );
     let bob_job = app
@@ -597,7 +551,7 @@ fn userapi_applies_row_level_security() {
         200
     );
     assert_error(
-        &app.get("/userapi/jobs/", &app.served.keys.token("x", &["user"], 60)),
+        &app.get("/userapi/jobs/", &app.keys.token("x", &["user"], 60)),
         401,
         "unauthorized",
     );
@@ -756,7 +710,7 @@ fn tags_are_added_removed_and_deleted() {
     );
     assert_eq!(again.json()["tags"], tags);
     assert_eq!(
-        app.row_count(&format!("SELECT count(*) FROM jobtag WHERE job_id = {id}")),
+        app.count(&format!("SELECT count(*) FROM jobtag WHERE job_id = {id}")),
         2
     );
 
@@ -789,7 +743,7 @@ fn tags_are_added_removed_and_deleted() {
         "adding tag failed: tag type \"bug\" with name \"tag-one\" already exists in scope \"global\"",
     );
     assert_eq!(
-        app.row_count("SELECT count(*) FROM tag WHERE tag_name = 'tag-kept'"),
+        app.count("SELECT count(*) FROM tag WHERE tag_name = 'tag-kept'"),
         0
     );
     assert_error_prefix(
@@ -818,7 +772,7 @@ fn tags_are_added_removed_and_deleted() {
     assert_eq!(removed.status, 200, "{}", removed.text());
     assert_eq!(removed.json()["tags"].as_array().unwrap().len(), 1);
     assert_eq!(
-        app.row_count(&format!("SELECT count(*) FROM jobtag WHERE job_id = {id}")),
+        app.count(&format!("SELECT count(*) FROM jobtag WHERE job_id = {id}")),
         2
     );
     assert_error(
@@ -860,7 +814,7 @@ fn tags_are_added_removed_and_deleted() {
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(
-        app.row_count("SELECT count(*) FROM tag WHERE tag_name = 'tag-one'"),
+        app.count("SELECT count(*) FROM tag WHERE tag_name = 'tag-one'"),
         0
     );
     assert_error(
@@ -1073,7 +1027,7 @@ fn jobs_are_deleted_by_id_request_and_age() {
         before("").text(),
         "{\"msg\":\"Successfully deleted 0 jobs\"}\n"
     );
-    assert_eq!(app.row_count("SELECT count(*) FROM jobtag JOIN tag ON tag.id = jobtag.tag_id WHERE tag.tag_name = 'old-tag'"), 0);
+    assert_eq!(app.count("SELECT count(*) FROM jobtag JOIN tag ON tag.id = jobtag.tag_id WHERE tag.tag_name = 'old-tag'"), 0);
 }
 
 /// cc-backend's own sample database (schema version 10, JSON columns as BLOBs) served as is.

@@ -40,28 +40,6 @@ impl App {
         App { served }
     }
 
-    fn token(&self, user: &str, roles: &[&str]) -> String {
-        self.served.keys.token(user, roles, 3600)
-    }
-
-    /// The batch-system adapter and metric collector: roles exactly `[api]`.
-    fn adapter(&self) -> String {
-        self.token("adapter", &["api"])
-    }
-
-    fn admin(&self) -> String {
-        self.token("root", &["admin", "api"])
-    }
-
-    fn call(&self, method: &str, path: &str, token: &str, body: &str) -> Reply {
-        send(
-            method,
-            &self.served.runner.url(path),
-            &[("Authorization", &format!("Bearer {token}"))],
-            body.as_bytes(),
-        )
-    }
-
     fn write(&self, query: &str, lines: &[String]) -> Reply {
         self.call(
             "POST",
@@ -110,23 +88,13 @@ impl App {
         )
     }
 
-    fn start_job(&self, body: &Value) {
-        let reply = self.call(
-            "POST",
-            "/api/jobs/start_job/",
-            &self.adapter(),
-            &body.to_string(),
-        );
+    fn start_job_ok(&self, body: &Value) {
+        let reply = self.start_job(body);
         assert_eq!(reply.status, 201, "{}", reply.text());
     }
 
-    fn stop_job(&self, body: &Value) -> Value {
-        let reply = self.call(
-            "POST",
-            "/api/jobs/stop_job/",
-            &self.adapter(),
-            &body.to_string(),
-        );
+    fn stop_job_ok(&self, body: &Value) -> Value {
+        let reply = self.stop_job(body);
         assert_eq!(reply.status, 200, "{}", reply.text());
         reply.json()
     }
@@ -160,11 +128,13 @@ impl App {
         assert_eq!(reply.status, 200, "{}", reply.text());
         reply
     }
+}
 
-    fn db(&self) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open(self.served.db_path()).unwrap();
-        conn.busy_timeout(Duration::from_secs(30)).unwrap();
-        conn
+impl std::ops::Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.served
     }
 }
 
@@ -227,7 +197,7 @@ fn job_data_comes_from_the_samples_while_running_and_from_the_archive_after_stop
     app.write_ok(&lines);
 
     let resource = json!({"hostname": "host123", "hwthreads": [0, 1, 2, 3, 4, 5, 6, 7]});
-    app.start_job(&job_body(4001, "sampled", "testcluster", resource, start));
+    app.start_job_ok(&job_body(4001, "sampled", "testcluster", resource, start));
     let id = app.id_of("sampled");
     let owner = app.token("testuser", &["api", "user"]);
     let stranger = app.token("mallory", &["api", "user"]);
@@ -306,7 +276,7 @@ fn job_data_comes_from_the_samples_while_running_and_from_the_archive_after_stop
     let (listed, _) = app.listed_job("sampled");
     assert_eq!(listed["statistics"], Value::Null);
 
-    let stopped = app.stop_job(&json!({"jobId": 4001, "cluster": "testcluster",
+    let stopped = app.stop_job_ok(&json!({"jobId": 4001, "cluster": "testcluster",
         "startTime": start, "jobState": "completed", "stopTime": start + 600}));
     assert_eq!(stopped["monitoringStatus"], 1);
     let admin = app.admin();
@@ -588,7 +558,7 @@ fn retention_spares_the_hosts_of_running_jobs_that_started_before_it() {
     let app = App::with_retention("1h");
     let now = this_minute();
     let old = now - 2 * 3600;
-    app.start_job(&job_body(
+    app.start_job_ok(&job_body(
         5001,
         "long",
         "testcluster",
@@ -596,7 +566,7 @@ fn retention_spares_the_hosts_of_running_jobs_that_started_before_it() {
         now - 3 * 3600,
     ));
     // Started after the retention threshold: its host is not protected.
-    app.start_job(&job_body(
+    app.start_job_ok(&job_body(
         5002,
         "short",
         "testcluster",
@@ -630,7 +600,7 @@ fn retention_spares_the_hosts_of_running_jobs_that_started_before_it() {
     );
 
     // Once the job has ended, the next retention run (at most every 10 s) removes the samples.
-    app.stop_job(
+    app.stop_job_ok(
         &json!({"jobId": 5001, "cluster": "testcluster", "jobState": "completed",
         "stopTime": unix_now()}),
     );
@@ -754,8 +724,8 @@ fn node_health_is_judged_from_the_stored_samples() {
                     r#""cpu_user","flops_any","acc_utilization","acc_power"]}"#
                 )
             ),
-            // Down nodes are not checked: failed rather than the reference's full (spec
-            // recommendation).
+            // Down nodes are not checked: failed rather than the reference's full
+            // (docs/compatibility.md#down-nodes-are-failed).
             row("rc0003", "down", "failed", ""),
             row("rc0004", "idle", "failed", ""),
             row("host123", "idle", "full", healthy),
@@ -822,7 +792,7 @@ fn finer_samples_are_combined_per_scope_with_the_metrics_aggregation() {
     let mut body = job_body(6001, "scopes", "richcluster", resource, start);
     body["numAcc"] = json!(1);
     body["numHwthreads"] = json!(3);
-    app.start_job(&body);
+    app.start_job_ok(&body);
     let id = app.id_of("scopes");
 
     let scoped = |metric: &str, scopes: &[&str]| -> Vec<(String, Value)> {
@@ -962,7 +932,7 @@ fn finer_samples_are_combined_per_scope_with_the_metrics_aggregation() {
 #[test]
 fn the_metric_store_group_admits_api_tokens_with_user_manager_or_admin() {
     let app = App::start();
-    let url = app.served.runner.url("/api/debug");
+    let url = app.runner.url("/api/debug");
     assert_error(&get(&url, &[]), 401, "unauthorized");
     for roles in [
         &["user"][..],

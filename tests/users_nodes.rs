@@ -34,31 +34,15 @@ impl App {
     }
 
     fn admin_token(&self) -> String {
-        self.served.keys.token("admin", &["admin", "api"], 3600)
+        self.token("admin", &["admin", "api"])
     }
 
     fn api_token(&self) -> String {
-        self.served.keys.token("robot", &["api"], 3600)
-    }
-
-    fn send(&self, method: &str, path: &str, token: &str, body: &str) -> Reply {
-        send(
-            method,
-            &self.served.runner.url(path),
-            &[("X-Auth-Token", token)],
-            body.as_bytes(),
-        )
+        self.token("robot", &["api"])
     }
 
     fn as_admin(&self, method: &str, path: &str, body: &str) -> Reply {
-        self.send(method, path, &self.admin_token(), body)
-    }
-
-    fn db(&self) -> Connection {
-        let conn = Connection::open(self.served.db_path()).unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .unwrap();
-        conn
+        self.call(method, path, &self.admin_token(), body)
     }
 
     /// `cc-admin user <args> --db <state>/sqlite_db.db`, which must succeed.
@@ -72,9 +56,13 @@ impl App {
             .unwrap();
         assert!(output.status.success(), "cc-admin {args:?}: {output:?}");
     }
+}
 
-    fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |row| row.get(0)).unwrap()
+impl std::ops::Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.served
     }
 }
 
@@ -178,12 +166,12 @@ fn users_are_listed_for_admins_only() {
     );
 
     assert_error(
-        &app.send("GET", "/api/users/", &app.api_token(), ""),
+        &app.call("GET", "/api/users/", &app.api_token(), ""),
         403,
         "only admins are allowed to fetch a list of users",
     );
     assert_error(
-        &get(&app.served.runner.url("/api/users/"), &[]),
+        &get(&app.runner.url("/api/users/"), &[]),
         401,
         "no user for secured check",
     );
@@ -318,7 +306,7 @@ fn roles_and_projects_are_updated_with_reference_messages() {
         "decoding request failed: EOF",
     );
     assert_error(
-        &app.send(
+        &app.call(
             "POST",
             "/api/user/plain",
             &app.api_token(),
@@ -402,7 +390,7 @@ fn node_states_are_recorded_per_reported_node() {
         {"hostname": "x9999", "states": ["idle"]},
         {"hostname": "f0101", "states": ["mix"]},
     ]});
-    assert_empty_ok(&app.send(
+    assert_empty_ok(&app.call(
         "POST",
         "/api/nodestate/",
         &app.api_token(),
@@ -442,7 +430,7 @@ fn node_states_are_recorded_per_reported_node() {
 
     // PUT behaves the same; an unknown cluster registers nothing but is no error.
     let put = json!({"cluster": "fritz", "nodes": [{"hostname": "f0101", "states": ["reserved"]}]});
-    assert_empty_ok(&app.send(
+    assert_empty_ok(&app.call(
         "PUT",
         "/api/nodestate/",
         &app.admin_token(),
@@ -488,18 +476,13 @@ fn bad_node_state_bodies_are_rejected_and_store_nothing() {
         assert_error_prefix(&post(body), 400, "parsing request body failed: json: ");
     }
     assert_error(
-        &send(
-            "POST",
-            &app.served.runner.url("/api/nodestate/"),
-            &[],
-            b"{}",
-        ),
+        &send("POST", &app.runner.url("/api/nodestate/"), &[], b"{}"),
         401,
         "no user for secured check",
     );
-    let user_token = app.served.keys.token("someone", &["api", "user"], 3600);
+    let user_token = app.keys.token("someone", &["api", "user"], 3600);
     assert_error(
-        &app.send("POST", "/api/nodestate/", &user_token, "{}"),
+        &app.call("POST", "/api/nodestate/", &user_token, "{}"),
         401,
         "unauthorized",
     );
@@ -517,7 +500,7 @@ fn concurrent_updates_register_a_new_node_once() {
         .to_string();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..20)
-            .map(|_| scope.spawn(|| app.send("POST", "/api/nodestate/", &token, &body)))
+            .map(|_| scope.spawn(|| app.call("POST", "/api/nodestate/", &token, &body)))
             .collect();
         for handle in handles {
             assert_empty_ok(&handle.join().unwrap());
@@ -566,15 +549,15 @@ fn machine_states_are_stored_and_served_when_enabled() {
     let token = app.api_token();
 
     assert_error(
-        &app.send("GET", path, &token, ""),
+        &app.call("GET", path, &token, ""),
         404,
         "machine state not found",
     );
-    let stored = app.send("PUT", path, &token, r#"{"cpu":"spr"}"#);
+    let stored = app.call("PUT", path, &token, r#"{"cpu":"spr"}"#);
     assert_eq!((stored.status, stored.body.len()), (201, 0));
     assert!(stored.header("content-type").is_none());
 
-    let read = app.send("GET", path, &token, "");
+    let read = app.call("GET", path, &token, "");
     assert_eq!((read.status, read.text()), (200, r#"{"cpu":"spr"}"#));
     assert_eq!(read.header_values("content-type"), ["application/json"]);
     let last_modified = read.header("last-modified").unwrap().to_owned();
@@ -583,7 +566,7 @@ fn machine_states_are_stored_and_served_when_enabled() {
     let conditional = |since: &str| {
         send(
             "GET",
-            &app.served.runner.url(path),
+            &app.runner.url(path),
             &[("X-Auth-Token", &token), ("If-Modified-Since", since)],
             b"",
         )
@@ -598,36 +581,36 @@ fn machine_states_are_stored_and_served_when_enabled() {
     assert_eq!(conditional("not a date").status, 200);
 
     // POST replaces the document; any bytes are accepted.
-    let replaced = app.send("POST", path, &app.admin_token(), "not json");
+    let replaced = app.call("POST", path, &app.admin_token(), "not json");
     assert_eq!(replaced.status, 201);
-    assert_eq!(app.send("GET", path, &token, "").text(), "not json");
+    assert_eq!(app.call("GET", path, &token, "").text(), "not json");
     assert_error(
-        &app.send("GET", "/api/machine_state/fritz/f0102", &token, ""),
+        &app.call("GET", "/api/machine_state/fritz/f0102", &token, ""),
         404,
         "machine state not found",
     );
 
     assert_error(
-        &app.send("PUT", "/api/machine_state/fr..itz/f0101", &token, "{}"),
+        &app.call("PUT", "/api/machine_state/fr..itz/f0101", &token, "{}"),
         400,
         "invalid cluster name",
     );
     assert_error(
-        &app.send("GET", "/api/machine_state/fritz/f0..101", &token, ""),
+        &app.call("GET", "/api/machine_state/fritz/f0..101", &token, ""),
         400,
         "invalid host name",
     );
     assert_error(
-        &app.send("POST", "/api/machine_state/../..", &token, "{}"),
+        &app.call("POST", "/api/machine_state/../..", &token, "{}"),
         400,
         "invalid cluster name",
     );
     assert_error(
-        &get(&app.served.runner.url(path), &[]),
+        &get(&app.runner.url(path), &[]),
         401,
         "no user for secured check",
     );
-    let wrong_method = app.send("DELETE", path, &token, "");
+    let wrong_method = app.call("DELETE", path, &token, "");
     assert_method_not_allowed(&wrong_method, &["GET", "PUT", "POST"]);
 }
 
@@ -636,7 +619,7 @@ fn machine_state_routes_are_absent_by_default() {
     let app = App::start(false);
     let token = app.api_token();
     for method in ["GET", "PUT", "POST"] {
-        let reply = app.send(method, "/api/machine_state/fritz/f0101", &token, "{}");
+        let reply = app.call(method, "/api/machine_state/fritz/f0101", &token, "{}");
         assert_eq!(
             (reply.status, reply.text()),
             (404, NOT_FOUND_BODY),
@@ -644,9 +627,9 @@ fn machine_state_routes_are_absent_by_default() {
         );
     }
     // Absent routes answer before authentication: no token still gets the 404, not a 401.
-    let anonymous = get(&app.served.runner.url("/api/machine_state/c/h"), &[]);
+    let anonymous = get(&app.runner.url("/api/machine_state/c/h"), &[]);
     assert_eq!((anonymous.status, anonymous.text()), (404, NOT_FOUND_BODY));
-    let kv = Connection::open(app.served.runner.state_dir.join("sqlite_key_value.db")).unwrap();
+    let kv = Connection::open(app.runner.state_dir.join("sqlite_key_value.db")).unwrap();
     let stored: i64 = kv
         .query_row("SELECT count(*) FROM spin_key_value", [], |row| row.get(0))
         .unwrap_or(0);

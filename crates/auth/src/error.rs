@@ -1,7 +1,7 @@
 use http::StatusCode;
 
 /// An authentication or authorisation failure. `Display` is exactly the `error` text of the
-/// API's JSON error body (spec README §3, auth.md §3.2–§5).
+/// API's JSON error body (docs/auth.md#authentication-failures).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("token is malformed: {0}")]
@@ -28,7 +28,7 @@ pub enum AuthError {
 
 impl AuthError {
     /// Every authentication failure is answered with 401 (the reference's 403 for
-    /// `missing role: api` cannot occur with set semantics, spec auth.md §10).
+    /// `missing role: api` cannot occur with set semantics, docs/compatibility.md#role-rules-use-set-semantics).
     pub fn status(&self) -> StatusCode {
         StatusCode::UNAUTHORIZED
     }

@@ -1,5 +1,5 @@
-//! Per-route-group role rules (spec auth.md §5), with the §10 recommendations applied:
-//! "has admin and api" uses set semantics and an empty role list gives one 401 body.
+//! Per-route-group role rules (docs/auth.md#group-role-rules): "has admin and api" uses set
+//! semantics and an empty role list gives one 401 body (docs/compatibility.md#role-rules-use-set-semantics).
 
 use crate::error::AuthError;
 use crate::user::{Role, User};
@@ -108,7 +108,7 @@ mod tests {
         Group::Frontend,
     ];
 
-    /// Spec §5.3 with the set-semantics recommendation, extended by the config (admin) and
+    /// docs/auth.md#truth-table, extended by the config (admin) and
     /// frontend (any user) columns. Columns follow `GROUPS`.
     const TRUTH_TABLE: &[(&[&str], [bool; 5])] = &[
         (&["api"], [true, true, true, false, true]),

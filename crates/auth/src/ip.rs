@@ -1,4 +1,4 @@
-//! IP allow-list of the `/api` main group (spec auth.md §4), with the recommendation applied:
+//! IP allow-list of the `/api` main group (docs/auth.md#ip-allow-list-and-trusted-proxies), with the recommendation applied:
 //! proxy headers are only believed when the TCP peer is a configured trusted proxy.
 
 use http::HeaderMap;

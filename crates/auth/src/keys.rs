@@ -1,4 +1,4 @@
-//! Ed25519 keys in cc-backend's environment-variable formats (spec auth.md §3.4).
+//! Ed25519 keys in cc-backend's environment-variable formats (docs/auth.md#keys).
 
 use std::fmt;
 
@@ -113,7 +113,7 @@ impl PrivateKey {
     }
 }
 
-/// A fresh key pair as `(public, private)` base64 strings in the formats of §3.4.
+/// A fresh key pair as `(public, private)` base64 strings in the formats of docs/auth.md#keys.
 pub fn generate_key_pair() -> (String, String) {
     let private = PrivateKey(Ed25519KeyPair::generate());
     (private.public_key().to_base64(), private.to_base64())

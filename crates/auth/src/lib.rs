@@ -1,4 +1,4 @@
-//! Authentication and authorisation rules of the ClusterCockpit REST API (spec `auth.md`).
+//! Authentication and authorisation rules of the ClusterCockpit REST API (docs/auth.md#authentication-and-authorisation).
 //!
 //! Everything here is pure: the current time and the request headers are passed in, so the crate
 //! behaves identically natively and inside a `wasm32-wasip2` component.

@@ -1,5 +1,5 @@
 //! API tokens: extraction from headers, verification with golang-jwt's observable rules, and
-//! issuing (spec auth.md §3).
+//! issuing (docs/auth.md#api-tokens).
 
 use std::time::Duration;
 
@@ -122,7 +122,7 @@ pub fn verify_token_with(
     user_from_claims(&claims)
 }
 
-/// Issues a token like the reference's `ProvideJWT` (spec §3.5): claims `exp` (only with a
+/// Issues a token like the reference's `ProvideJWT` (docs/auth.md#token-minting): claims `exp` (only with a
 /// ttl), `iat`, `roles`, `sub`, serialised with sorted keys.
 pub fn mint_token(
     key: &PrivateKey,

@@ -1,8 +1,8 @@
-//! The authenticated user, role names and row-level job security (spec auth.md §1, §6).
+//! The authenticated user, role names and row-level job security (docs/auth.md#roles).
 
 use serde::{Deserialize, Serialize};
 
-/// The role names of spec auth.md §1, in enum order.
+/// The role names of docs/auth.md#roles, in enum order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Anonymous,
@@ -60,7 +60,7 @@ impl User {
     }
 }
 
-/// Which jobs a user may see (spec auth.md §6).
+/// Which jobs a user may see (docs/auth.md#row-level-job-security).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobScope {
     All,
@@ -68,7 +68,7 @@ pub enum JobScope {
     OwnAndProjects { user: String, projects: Vec<String> },
 }
 
-/// Why no job scope could be derived. The HTTP status depends on the route (spec README §5),
+/// Why no job scope could be derived. The HTTP status depends on the route (docs/auth.md#row-level-job-security),
 /// so it is left to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JobScopeError {

@@ -1,5 +1,5 @@
 //! Host-list expressions of a sub-cluster's `nodes` value, e.g. `f[0101-0188,0201-0288]` or
-//! `a[0531-0537],a0831` (spec: nodes-clusters-users.md §2.3).
+//! `a[0531-0537],a0831` (docs/nodes-users.md#host-lists).
 //!
 //! Parsing and matching follow the reference implementation: terms are separated by commas
 //! outside brackets; a literal starts with an ASCII letter or digit and continues with letters,
@@ -173,7 +173,7 @@ impl fmt::Display for HostList {
 /// A sub-cluster's `nodes` value: either a host list or a wildcard.
 ///
 /// The reference treats `*` as wildcard when jobs start and `""` when node states arrive; this
-/// implementation follows the spec's recommendation and accepts both everywhere. The original
+/// implementation follows docs/compatibility.md#wildcard-sub-clusters and accepts both everywhere. The original
 /// spelling is kept so that the API echoes the configuration unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Nodes {

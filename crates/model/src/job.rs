@@ -1,8 +1,8 @@
-//! Jobs as cc-backend's REST API shows and accepts them (spec jobs.md §1).
+//! Jobs as cc-backend's REST API shows and accepts them (docs/jobs.md#job-model).
 //!
 //! [`Job`] is the response shape: field order is the key order of the reference's JSON,
 //! `skip_serializing_if` mirrors Go's `omitempty`. [`StartJobRequest`] is the body of
-//! `start_job`, decoded strictly and turned into a [`Job`] with the start defaults (§2.1).
+//! `start_job`, decoded strictly and turned into a [`Job`] with the start defaults (docs/jobs.md#decoding-and-defaults).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::cluster::Unit;
 
-/// The twelve job states (spec jobs.md §1.3).
+/// The twelve job states (docs/jobs.md#job-states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobState {
     BootFail,
@@ -164,7 +164,7 @@ fn is_zero(value: &i64) -> bool {
     *value == 0
 }
 
-/// A job as the REST API returns it (spec jobs.md §1.1). Integers are `i64` whatever their Go
+/// A job as the REST API returns it (docs/jobs.md#job-json). Integers are `i64` whatever their Go
 /// width: the JSON is the same and rows of foreign databases always fit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -213,13 +213,13 @@ pub struct Job {
     pub start_time: i64,
 }
 
-/// The body of `start_job` (spec jobs.md §2.1): every key of [`Job`] is accepted; integer
+/// The body of `start_job` (docs/jobs.md#decoding-and-defaults): every key of [`Job`] is accepted; integer
 /// widths are Go's, so an overflowing value is a decoding error. `null` keeps the default.
 ///
 /// Fields starting with `_` are type-checked and then dropped, as the reference drops them:
 /// `id` (the database assigns it), `statistics`, `concurrentJobs`, `energyFootprint`
 /// (computed by archiving), `requestedMemory` (no column) and `jobState` (forced to
-/// `running`). `submitTime` is stored (spec storage.md §10 recommendation), `footprint` is
+/// `running`). `submitTime` is stored (docs/compatibility.md#submittime-is-stored), `footprint` is
 /// stored verbatim like the reference does.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -334,7 +334,7 @@ mod tests {
         serde_json::from_str(body)
     }
 
-    /// The start request of spec jobs.md §12a.
+    /// The start request of docs/jobs.md#worked-example.
     const WORKED_EXAMPLE: &str = r#"{"jobId":123,"user":"testuser","project":"testproj","cluster":"testcluster","partition":"default",
  "walltime":3600,"arrayJobId":0,"numNodes":1,"numHwthreads":8,"numAcc":0,"shared":"none",
  "monitoringStatus":1,"smt":1,"resources":[{"hostname":"host123","hwthreads":[0,1,2,3,4,5,6,7]}],

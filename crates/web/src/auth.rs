@@ -86,7 +86,7 @@ fn verification_key(platform: &dyn Platform) -> Result<Option<PublicKey>, ApiErr
         .transpose()
 }
 
-/// The group's authentication middleware (spec auth.md §5): the JWT of `/api`, the metric store
+/// The group's authentication middleware (docs/auth.md#group-role-rules): the JWT of `/api`, the metric store
 /// and `/userapi`, then the IP allow-list (main `/api` group only), then the group's role rule.
 /// `/config` and `/frontend` authenticate by session cookie, which no route uses yet, so they
 /// see no user.

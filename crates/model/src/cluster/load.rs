@@ -1,5 +1,5 @@
 //! Loading cluster configurations from a job-archive style directory: every sub-directory of the
-//! root is a cluster directory holding `cluster.json` (spec §2.1).
+//! root is a cluster directory holding `cluster.json` (docs/nodes-users.md#cluster-files-and-validation).
 
 use std::fs;
 use std::io;

@@ -1,8 +1,8 @@
-//! Cluster configuration (`<archive>/<cluster>/cluster.json`, spec: nodes-clusters-users.md §2).
+//! Cluster configuration (`<archive>/<cluster>/cluster.json`, docs/nodes-users.md#clusters).
 //!
 //! Field order of every struct is the key order of the reference's JSON output; `skip_serializing_if`
 //! mirrors Go's `omitempty`. A [`Cluster`] is only obtained through the loaders, which validate
-//! the file and add the per-sub-cluster data of §2.2.
+//! the file and add the per-sub-cluster data of docs/nodes-users.md#derived-sub-cluster-data.
 
 mod load;
 mod schema;
@@ -193,7 +193,7 @@ pub enum EnergyKind {
 }
 
 impl Cluster {
-    /// Adds the derived data of spec §2.2: for every sub-cluster and every cluster-level metric
+    /// Adds the derived data of docs/nodes-users.md#derived-sub-cluster-data: for every sub-cluster and every cluster-level metric
     /// (in cluster order) an effective entry is appended to the sub-cluster's `metricConfig`
     /// unless the metric is removed there, and footprint/energy metrics are listed.
     fn with_sub_cluster_metrics(mut self) -> Self {
@@ -232,9 +232,9 @@ impl Cluster {
             .find(|sub_cluster| sub_cluster.name == name)
     }
 
-    /// The sub-cluster a host belongs to (spec §2.4): the first whose host list names it, else
+    /// The sub-cluster a host belongs to (docs/nodes-users.md#sub-cluster-of-a-host): the first whose host list names it, else
     /// the first sub-cluster if its `nodes` is a wildcard (`*` or empty, accepted for both job
-    /// start and node-state updates as the spec recommends).
+    /// start and node-state updates: docs/compatibility.md#wildcard-sub-clusters).
     pub fn subcluster_for_host(&self, host: &str) -> Option<&SubCluster> {
         self.sub_clusters
             .iter()

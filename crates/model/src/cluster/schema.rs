@@ -1,11 +1,11 @@
 //! Checks a parsed `cluster.json` before it is decoded, so that every problem is reported with
 //! the path of the offending field.
 //!
-//! The rules combine the start-up validation of spec §2.1 (non-empty names, at least one metric
+//! The rules combine the start-up validation of docs/nodes-users.md#cluster-files-and-validation (non-empty names, at least one metric
 //! and sub-cluster, `timestep >= 1`, valid scopes, parsable host lists) with the required keys
 //! and value types of `cluster.schema.json`. Deliberately not enforced: the schema's unit and
 //! accelerator-type enumerations (the reference's own sample clusters use units such as
-//! `Flops/s`), and the schema's requirement of `scope`, which §2.1 defaults to `node`.
+//! `Flops/s`), and the schema's requirement of `scope`, which docs/nodes-users.md#cluster-files-and-validation defaults to `node`.
 
 use std::fmt;
 

@@ -81,7 +81,7 @@ impl<'de> Deserialize<'de> for MetricScope {
     }
 }
 
-/// `scope` of a configured metric: a missing or empty value means node scope (spec §2.1).
+/// `scope` of a configured metric: a missing or empty value means node scope (docs/nodes-users.md#cluster-files-and-validation).
 pub(super) fn node_if_empty<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<MetricScope, D::Error> {

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::Barrier;
 
 use cc_spin_e2e::{
-    assert_error, assert_error_prefix, get, send, workspace_root, Keys, Reply, Runner,
-    RunnerConfig, TestApp,
+    assert_error, assert_error_prefix, get, send, workspace_root, Keys, Runner, RunnerConfig,
+    TestApp,
 };
 use serde_json::{json, Value};
 

@@ -11,8 +11,7 @@
 use std::time::{Duration, Instant};
 
 use cc_spin_e2e::{
-    assert_error, assert_error_prefix, get, send, unix_now, workspace_root, Reply, RunnerConfig,
-    TestApp,
+    assert_error, assert_error_prefix, get, unix_now, workspace_root, Reply, RunnerConfig, TestApp,
 };
 use serde_json::{json, Value};
 

@@ -1,11 +1,11 @@
 //! The places where cc-backend's answers spell things as Go's standard library does: its error
 //! texts, quoting and number formats reach clients verbatim, so they are reproduced here, once.
 //!
-//! - [`strconv`]: `strconv.ParseInt` / `strconv.Atoi` with Go's error texts.
-//! - [`duration`]: `time.ParseDuration`.
-//! - [`quote`]: `%q` (`strconv.Quote`, `strconv.QuoteRune`).
-//! - [`float`]: the float spelling of Go's `encoding/json`.
-//! - `json` (feature `json`): serde output byte-identical to Go's `encoding/json` encoder.
+//! - [`strconv`] — `strconv.ParseInt` / `strconv.Atoi` with Go's error texts.
+//! - [`duration`] — `time.ParseDuration`.
+//! - [`quote`] — `%q` (`strconv.Quote`, `strconv.QuoteRune`).
+//! - [`float`] — the float spelling of Go's `encoding/json`.
+//! - `json` (feature `json`) — serde output byte-identical to Go's `encoding/json` encoder.
 
 pub mod duration;
 pub mod float;

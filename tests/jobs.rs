@@ -201,18 +201,30 @@ fn start_job_rejects_bad_input_and_changes_nothing() {
             r#"{"jobId":1"#,
             "parsing request body failed: unexpected EOF",
         ),
-        ("[1,2]", "parsing request body failed: json: invalid type"),
+        (
+            "[1,2]",
+            "parsing request body failed: json: cannot unmarshal array into Go value of type \
+             StartJobRequest",
+        ),
         (
             r#"{"jobId":"1"}"#,
-            "parsing request body failed: json: invalid type: string",
+            "parsing request body failed: json: cannot unmarshal string into Go struct field \
+             StartJobRequest.jobId of type int64",
         ),
         (
             r#"{"jobId":9223372036854775808}"#,
-            "parsing request body failed: json: ",
+            "parsing request body failed: json: cannot unmarshal number 9223372036854775808 into \
+             Go struct field StartJobRequest.jobId of type int64",
         ),
         (
             r#"{"numNodes":4294967296}"#,
-            "parsing request body failed: json: invalid value",
+            "parsing request body failed: json: cannot unmarshal number 4294967296 into Go struct \
+             field StartJobRequest.numNodes of type int32",
+        ),
+        (
+            r#"{"jobId":1.5}"#,
+            "parsing request body failed: json: cannot unmarshal number 1.5 into Go struct field \
+             StartJobRequest.jobId of type int64",
         ),
         (
             r#"{"resources":[{"hostname":"host123","gpus":1}]}"#,
@@ -282,6 +294,73 @@ fn started_jobs_are_visible_at_once_with_defaults_and_tags() {
         "adding tag to new job failed: tag type \"app\" with name \"start-app\" already exists in scope \"global\"",
     );
     assert_eq!(app.count("SELECT count(*) FROM job WHERE job_id = 1102"), 0);
+}
+
+/// Bodies as real clients send them: Go's decoder matches keys case-insensitively (cc-slurm-sync
+/// spells `metadata`), repeated keys take the last value, `null` keeps defaults, and a JSON
+/// array is never taken for an object.
+#[test]
+fn bodies_are_decoded_like_cc_backend_decodes_them() {
+    let app = App::start();
+    let mut slurm_sync = job_body(1201, BASE + 1201, "go-keys");
+    let meta = slurm_sync
+        .as_object_mut()
+        .unwrap()
+        .remove("metaData")
+        .unwrap();
+    slurm_sync["metadata"] = meta;
+    slurm_sync["NumNodes"] = json!(1);
+    slurm_sync["shared"] = Value::Null;
+    let started = app.start_job(&slurm_sync);
+    assert_eq!(started.status, 201, "{}", started.text());
+    let listed = &app.jobs_of("go-keys")[0];
+    assert_eq!(listed["shared"], "none");
+    let id = listed["id"].as_i64().unwrap();
+    let job = app.get(&format!("/api/jobs/{id}"), &app.admin()).json();
+    assert_eq!(job["Meta"]["metaData"]["jobScript"], "blablabla...");
+
+    let stopped = app.call(
+        "POST",
+        "/api/jobs/stop_job/",
+        &app.adapter(),
+        &format!(
+            r#"{{"JOBID":1201,"cluster":"testcluster","startTime":{},"jobState":"failed",
+                "stopTime":1,"stopTime":{}}}"#,
+            BASE + 1201,
+            BASE + 1301
+        ),
+    );
+    assert_eq!(stopped.status, 200, "{}", stopped.text());
+    assert_eq!(stopped.json()["duration"], 100);
+
+    for (method, path, prefix) in [
+        (
+            "POST",
+            "/api/jobs/stop_job/",
+            "parsing request body failed: ",
+        ),
+        (
+            "PATCH",
+            "/api/jobs/edit_meta/",
+            "parsing request body failed: ",
+        ),
+        (
+            "DELETE",
+            "/api/jobs/delete_job/",
+            "parsing request body failed: ",
+        ),
+    ] {
+        let reply = app.call(method, path, &app.admin(), "[]");
+        assert_eq!(reply.status, 400, "{path}: {}", reply.text());
+        let message = reply.json()["error"].as_str().unwrap().to_owned();
+        assert!(
+            message.starts_with(&format!(
+                "{prefix}json: cannot unmarshal array into Go value of type "
+            )),
+            "{path}: {message}"
+        );
+    }
+    assert_eq!(app.count("SELECT count(*) FROM job WHERE job_id = 1201"), 1);
 }
 
 /// Sends `bodies` at once, one thread each, released together.
@@ -629,7 +708,7 @@ fn job_by_id_with_and_without_data() {
             "{\"metrics\":[]}",
         ),
         400,
-        "decoding request failed: json: invalid type: map",
+        "decoding request failed: json: cannot unmarshal object into Go value of type slice",
     );
     assert_eq!(
         app.call("DELETE", &format!("/api/jobs/{id}"), &app.admin(), "")
@@ -877,7 +956,8 @@ fn edit_meta_by_id_and_by_request() {
             r#"{"key":1}"#,
         ),
         400,
-        "decoding request failed: json: invalid type",
+        "decoding request failed: json: cannot unmarshal number into Go struct field MetaEntry.key \
+         of type string",
     );
     assert_error(
         &app.call("PATCH", "/api/jobs/edit_meta/-", &app.admin(), "{}"),

@@ -295,10 +295,25 @@ fn roles_and_projects_are_updated_with_reference_messages() {
         400,
         r#"decoding request failed: json: unknown field "role""#,
     );
-    assert_error_prefix(
+    assert_error(
         &update(&app, "plain", json!({"add-role": 5})),
         400,
-        "decoding request failed: json: ",
+        "decoding request failed: json: cannot unmarshal number into Go struct field \
+         UserUpdateBody.add-role of type string",
+    );
+    assert_error(
+        &update(&app, "plain", json!([])),
+        400,
+        "decoding request failed: json: cannot unmarshal array into Go value of type UserUpdateBody",
+    );
+    // Go matches keys case-insensitively.
+    assert_eq!(
+        update(&app, "plain", json!({"Add-Role": "support"})).status,
+        200
+    );
+    assert_eq!(
+        update(&app, "plain", json!({"remove-role": "support"})).status,
+        200
     );
     assert_error(
         &app.as_admin("POST", "/api/user/plain", ""),
@@ -472,6 +487,7 @@ fn bad_node_state_bodies_are_rejected_and_store_nothing() {
         r#"{"cluster":"fritz","nodes":[{"hostname":"f0101","cpusAllocated":1.5}]}"#,
         r#"{"cluster":7}"#,
         "[1,2]",
+        "[]",
     ] {
         assert_error_prefix(&post(body), 400, "parsing request body failed: json: ");
     }

@@ -5,8 +5,11 @@
 //! - [`duration`] — `time.ParseDuration`.
 //! - [`quote`] — `%q` (`strconv.Quote`, `strconv.QuoteRune`).
 //! - [`float`] — the float spelling of Go's `encoding/json`.
+//! - `decode` (feature `json`) — request bodies decoded with the rules of `encoding/json`.
 //! - `json` (feature `json`) — serde output byte-identical to Go's `encoding/json` encoder.
 
+#[cfg(feature = "json")]
+pub mod decode;
 pub mod duration;
 pub mod float;
 #[cfg(feature = "json")]
@@ -14,6 +17,8 @@ pub mod json;
 pub mod quote;
 pub mod strconv;
 
+#[cfg(feature = "json")]
+pub use decode::decode_like_go;
 pub use duration::{parse_duration, DurationError};
 pub use float::write_json_float;
 #[cfg(feature = "json")]

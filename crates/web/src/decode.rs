@@ -1,29 +1,11 @@
 use serde::de::DeserializeOwned;
 
-/// Decodes a request body the way cc-backend's strict decoder does: the first JSON value only
-/// (trailing bytes are ignored), unknown fields rejected (types opt in with
-/// `#[serde(deny_unknown_fields)]`). Errors read like Go's decoder where clients can see it:
-/// `EOF` for an empty body, `unexpected EOF` for a truncated one, `json: unknown field "x"`.
+/// Decodes a request body the way cc-backend's decoder does (Go's `encoding/json` with unknown
+/// fields disallowed; the rules are in `cc_gocompat::decode`). Every JSON request body of every
+/// route goes through here. Types opt in to refusing unknown keys with
+/// `#[serde(deny_unknown_fields)]`; the error is Go's text, which handlers prefix.
 pub fn decode_strict<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    let mut values = serde_json::Deserializer::from_slice(body).into_iter::<T>();
-    match values.next() {
-        Some(Ok(value)) => Ok(value),
-        Some(Err(error)) => Err(go_decoder_message(&error)),
-        None => Err("EOF".to_owned()),
-    }
-}
-
-fn go_decoder_message(error: &serde_json::Error) -> String {
-    if error.is_eof() {
-        return "unexpected EOF".to_owned();
-    }
-    let text = error.to_string();
-    if let Some(rest) = text.strip_prefix("unknown field `") {
-        if let Some((field, _)) = rest.split_once('`') {
-            return format!("json: unknown field \"{field}\"");
-        }
-    }
-    format!("json: {text}")
+    cc_gocompat::decode_like_go(body)
 }
 
 #[cfg(test)]
@@ -57,10 +39,16 @@ mod tests {
             decode_strict::<Body>(br#"{"jobId": 5, "foo": 1}"#),
             Err("json: unknown field \"foo\"".into())
         );
-        let type_error = decode_strict::<Body>(br#"{"jobId": "x"}"#).unwrap_err();
-        assert!(
-            type_error.starts_with("json: invalid type: string"),
-            "{type_error}"
+        assert_eq!(
+            decode_strict::<Body>(br#"{"jobId": "x"}"#),
+            Err(
+                "json: cannot unmarshal string into Go struct field Body.jobId of type int64"
+                    .into()
+            )
+        );
+        assert_eq!(
+            decode_strict::<Body>(b"[]"),
+            Err("json: cannot unmarshal array into Go value of type Body".into())
         );
     }
 }

@@ -235,6 +235,12 @@ impl Runner {
         self.terminate();
     }
 
+    /// Kills the runner with SIGKILL, as a crash or the OOM killer would, and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn terminate(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
@@ -433,26 +439,37 @@ fn agent() -> ureq::Agent {
 
 /// Sends one request; `headers` are (name, value) pairs.
 pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    try_send(method, url, headers, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// Sends one request; a transport failure (refused, reset, timed out) is an `Err`.
+pub fn try_send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Reply, String> {
     let request = http::Request::builder().method(method).uri(url);
     let request = headers.iter().fold(request, |request, (name, value)| {
         request.header(*name, *value)
     });
     let request = request.body(body.to_vec()).expect("valid request");
-    let response = agent()
-        .run(request)
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let response = agent().run(request).map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
         .iter()
         .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
         .collect();
-    let body = response.into_body().read_to_vec().expect("body readable");
-    Reply {
+    let body = response
+        .into_body()
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    Ok(Reply {
         status,
         headers,
         body,
-    }
+    })
 }
 
 pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {

@@ -490,8 +490,10 @@ fn debug_shows_the_stored_tree_and_free_deletes_old_parts() {
     );
 
     // Bad requests free nothing.
-    let no_to = app.call("POST", "/api/free", &app.adapter(), "[[]]");
-    assert_error(&no_to, 400, "'to' is a required query parameter");
+    for query in ["", "?to=", "?to=&to=5"] {
+        let no_to = app.call("POST", &format!("/api/free{query}"), &app.adapter(), "[[]]");
+        assert_error(&no_to, 400, "'to' is a required query parameter");
+    }
     let bad_to = app.call("POST", "/api/free?to=soon", &app.adapter(), "[[]]");
     assert_error(
         &bad_to,
@@ -967,4 +969,64 @@ fn the_metric_store_group_admits_api_tokens_with_user_manager_or_admin() {
         401,
         "token is malformed",
     );
+}
+
+/// Bodies over a component's limit get a JSON 413 before they are buffered, and store nothing;
+/// the limits are the `max_json_body_bytes` / `max_write_body_bytes` variables.
+#[test]
+fn bodies_over_the_limit_are_refused_with_413() {
+    let app = TestApp::start(|keys| {
+        RunnerConfig {
+            manifest: workspace_root().join("tests/fixtures/metricstore-spin.toml"),
+            variables: vec![("jwt_public_key".into(), keys.public.clone())],
+        }
+        .variable("max_json_body_bytes", "1000")
+        .variable("max_write_body_bytes", "2000")
+    });
+    let mut start = job_body(
+        5001,
+        "big",
+        "testcluster",
+        json!({"hostname": "host123"}),
+        this_minute() - 600,
+    );
+    start["metaData"] = json!({"jobScript": "x".repeat(1000)});
+    assert_error(
+        &app.start_job(&start),
+        413,
+        "request body exceeds the limit of 1000 bytes",
+    );
+    start["metaData"] = json!({"jobScript": "x".repeat(100)});
+    assert_eq!(app.start_job(&start).status, 201);
+    // Only the second start was stored.
+    assert_eq!(app.count("SELECT count(*) FROM job"), 1);
+
+    let minute = this_minute();
+    let lines: Vec<String> = (0..40)
+        .map(|n| {
+            sample(
+                "load_one",
+                "cluster=testcluster,hostname=host124,type=node",
+                n as f64,
+                minute - 60 * n,
+            )
+        })
+        .collect();
+    let body = lines.join("\n");
+    assert!(body.len() > 2000, "{}", body.len());
+    let refused = app.call("POST", "/api/write", &app.adapter(), &body);
+    assert_error(
+        &refused,
+        413,
+        "request body exceeds the limit of 2000 bytes",
+    );
+    let debug = app.get("/api/debug?selector=testcluster:host124", &app.adapter());
+    assert_eq!(debug.status, 400, "nothing stored: {}", debug.text());
+    let accepted = app.call(
+        "POST",
+        "/api/write",
+        &app.adapter(),
+        &lines[..10].join("\n"),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.text());
 }

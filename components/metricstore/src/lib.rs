@@ -14,4 +14,4 @@ pub fn handle(request: &Request, platform: &dyn Platform) -> Response {
     dispatch(request, platform, Group::MetricStore, ROUTES)
 }
 
-cc_web::spin_entry_point!(handle);
+cc_web::spin_entry_point!(handle, cc_web::DEFAULT_WRITE_BODY_LIMIT);

@@ -18,9 +18,10 @@ mod tags;
 mod test_app;
 
 pub use data::{DataError, JobDataResponse, JobDataSource, StoredJobData};
-pub use delete::OmitTagged;
+pub use delete::{DeleteJobRequest, OmitTagged};
 pub use error::{JobsError, LookupError};
+pub use meta::{EditMetaRequest, MetaEntry};
 pub use query::{JobQuery, QueryError};
 pub use start::SanityError;
-pub use stop::StopProblem;
-pub use tags::TagError;
+pub use stop::{StopJobRequest, StopProblem};
+pub use tags::{TagError, TagRequest};

@@ -118,13 +118,10 @@ fn write(ctx: &Ctx) -> Result<Response, ApiError> {
 
 /// `POST /api/free?to=<unix>` with a JSON array of selectors.
 fn free(ctx: &Ctx) -> Result<Response, ApiError> {
-    let query = ctx.query();
-    let to = query
-        .iter()
-        .find(|(key, _)| key == "to")
-        .map(|(_, value)| value)
+    let to = ctx
+        .query_value("to")
         .ok_or(MetricStoreRouteError::MissingTo)?;
-    let to = parse_int(to).map_err(MetricStoreRouteError::ParseTo)?;
+    let to = parse_int(&to).map_err(MetricStoreRouteError::ParseTo)?;
     let selectors: Vec<Vec<String>> = serde_json::from_slice(ctx.request.body())
         .map_err(MetricStoreRouteError::DecodeSelectors)?;
     let db = ctx.platform.sql()?;
@@ -138,10 +135,8 @@ fn free(ctx: &Ctx) -> Result<Response, ApiError> {
 /// `GET /api/debug[?selector=a:b]`.
 fn debug(ctx: &Ctx) -> Result<Response, ApiError> {
     let selector: Vec<String> = ctx
-        .query()
-        .into_iter()
-        .find(|(key, _)| key == "selector")
-        .map(|(_, value)| value.split(':').map(str::to_owned).collect())
+        .query_value("selector")
+        .map(|value| value.split(':').map(str::to_owned).collect())
         .unwrap_or_default();
     let db = ctx.platform.sql()?;
     let dump = debug_dump(db.as_ref(), &selector).map_err(MetricStoreRouteError::Debug)?;

@@ -101,11 +101,7 @@ impl<'a> From<&'a UserRecord> for UserJson<'a> {
 /// role (admin only).
 fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
     require_admin(ctx, "only admins are allowed to fetch a list of users")?;
-    let special_only = ctx
-        .query()
-        .into_iter()
-        .find(|(key, _)| key == "not-just-user")
-        .is_some_and(|(_, value)| value == "true");
+    let special_only = ctx.query_value("not-just-user").as_deref() == Some("true");
     let db = ctx.platform.sql()?;
     let users = list_users(&*db, special_only).map_err(UsersRouteError::ListUsers)?;
     let users: Vec<UserJson> = users.iter().map(UserJson::from).collect();

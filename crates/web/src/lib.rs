@@ -3,6 +3,7 @@
 //! response headers cc-backend adds everywhere, and access to variables and stores via [`Platform`].
 
 mod auth;
+mod body_limit;
 mod decode;
 mod deferred;
 mod error;
@@ -13,6 +14,10 @@ mod router;
 mod spin_entry;
 
 pub use auth::authenticate;
+pub use body_limit::{
+    append_chunk, body_limit, check_declared_length, DEFAULT_JSON_BODY_LIMIT,
+    DEFAULT_WRITE_BODY_LIMIT, MAX_REQUEST_BODY_VARIABLE,
+};
 pub use decode::decode_strict;
 pub use deferred::{after_response, run_after_response};
 pub use error::{error_response, ApiError};
@@ -39,18 +44,23 @@ pub fn unix_now() -> u64 {
 pub type Response = http::Response<Vec<u8>>;
 
 /// Exports a component's `handle(&Request, &dyn Platform) -> Response` as the Spin HTTP entry point
-/// (`wasi:http/incoming-handler`), served on the Spin host platform. The component crate depends on
-/// `spin-sdk` for the wasm target, which the attribute macro expands against.
+/// (`wasi:http/incoming-handler`), served on the Spin host platform, reading request bodies up to
+/// `$body_limit` bytes (default [`DEFAULT_JSON_BODY_LIMIT`]; the component's
+/// `max_request_body_bytes` variable overrides it). The component crate depends on `spin-sdk` for
+/// the wasm target, which the attribute macro expands against.
 #[macro_export]
 macro_rules! spin_entry_point {
     ($handle:path) => {
+        $crate::spin_entry_point!($handle, $crate::DEFAULT_JSON_BODY_LIMIT);
+    };
+    ($handle:path, $body_limit:expr) => {
         #[cfg(target_arch = "wasm32")]
         #[spin_sdk::http_component]
         async fn spin_entry_point(
             request: spin_sdk::http::IncomingRequest,
             response_out: spin_sdk::http::ResponseOutparam,
         ) {
-            $crate::serve_spin(request, response_out, $handle).await
+            $crate::serve_spin(request, response_out, $handle, $body_limit).await
         }
     };
 }

@@ -56,6 +56,16 @@ impl Ctx<'_> {
             .collect()
     }
 
+    /// The first value of `name`, `None` when the key is absent or that value is empty: Go's
+    /// `r.URL.Query().Get(name)`, whose empty answer cc-backend's handlers treat as missing.
+    pub fn query_value(&self, name: &str) -> Option<String> {
+        self.query()
+            .into_iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+            .filter(|value| !value.is_empty())
+    }
+
     pub fn param(&self, name: &str) -> &str {
         self.params.get(name).unwrap_or_default()
     }

@@ -2,23 +2,37 @@
 //! `http::Request<Vec<u8>>` and the handler's response back, keeping repeated headers (spin-sdk's
 //! own conversions fold them into a map, losing e.g. all but one `Allow` or `Set-Cookie`).
 
+use futures::TryStreamExt;
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
 
-use crate::{error_response, Platform, Request, Response, SpinPlatform};
+use crate::body_limit::{append_chunk, body_limit, check_declared_length};
+use crate::{ApiError, Platform, Request, Response, SpinPlatform};
 
-async fn read_request(incoming: IncomingRequest) -> Result<Request, String> {
-    let method = http::Method::from(incoming.method());
-    let uri = incoming.uri();
-    let headers = incoming.headers().entries();
-    let body = incoming
-        .into_body()
-        .await
-        .map_err(|error| format!("reading request body failed: {error}"))?;
-    let mut request = http::Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
+/// The request with its body, read up to `default_limit` bytes (or the configured limit).
+async fn read_request(
+    incoming: IncomingRequest,
+    default_limit: usize,
+) -> Result<Request, ApiError> {
+    let limit = body_limit(&SpinPlatform, default_limit)?;
+    let mut request = http::Request::builder()
+        .method(http::Method::from(incoming.method()))
+        .uri(incoming.uri());
+    for (name, value) in incoming.headers().entries() {
         request = request.header(name, value);
     }
-    request.body(body).map_err(|error| error.to_string())
+    let mut request = request
+        .body(Vec::new())
+        .map_err(|error| ApiError::bad_request(error.to_string()))?;
+    check_declared_length(request.headers(), limit)?;
+    let mut stream = incoming.into_body_stream();
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|error| ApiError::bad_request(format!("reading request body failed: {error}")))?
+    {
+        append_chunk(request.body_mut(), &chunk, limit)?;
+    }
+    Ok(request)
 }
 
 async fn write_response(response: Response, out: ResponseOutparam) {
@@ -38,15 +52,17 @@ async fn write_response(response: Response, out: ResponseOutparam) {
     }
 }
 
-/// Serves one request with `handle` on the Spin host platform.
+/// Serves one request with `handle` on the Spin host platform; bodies over `default_limit`
+/// bytes (unless the component's `max_request_body_bytes` variable says otherwise) get a 413.
 pub async fn serve_spin(
     incoming: IncomingRequest,
     out: ResponseOutparam,
     handle: fn(&Request, &dyn Platform) -> Response,
+    default_limit: usize,
 ) {
-    let response = match read_request(incoming).await {
+    let response = match read_request(incoming, default_limit).await {
         Ok(request) => handle(&request, &SpinPlatform),
-        Err(message) => error_response(http::StatusCode::BAD_REQUEST, &message),
+        Err(error) => error.into_response(),
     };
     write_response(response, out).await;
     crate::run_after_response(&SpinPlatform);

@@ -11,7 +11,7 @@ use cc_web::{json_response, ApiError, Ctx, Response};
 use http::StatusCode;
 use serde::Serialize;
 
-use super::{decode_request, path_integer, query_value};
+use super::{decode_request, path_integer};
 use crate::data::{
     job_for_metrics, job_with_meta, load_for_job_page, load_selected_metrics, metric_selection,
     stored_job_data, JobDataResponse, MetricSelection, MetricsFailure, SourceFactory,
@@ -49,7 +49,7 @@ pub fn get_job(ctx: &Ctx) -> Result<Response, ApiError> {
 fn get_job_from(ctx: &Ctx, source_for: SourceFactory) -> Result<Response, ApiError> {
     let db = ctx.platform.sql()?;
     let job = requested_job(ctx, db.as_ref())?;
-    let all_metrics = query_value(&ctx.query(), "all-metrics") == Some("true");
+    let all_metrics = ctx.query_value("all-metrics").as_deref() == Some("true");
     let data = if all_metrics {
         let source = source_for(db.as_ref());
         let clusters_dir = ctx.platform.clusters_dir();

@@ -4,7 +4,7 @@
 use cc_web::{ApiError, Ctx, Response};
 use http::StatusCode;
 
-use super::{message, parse_body, path_integer, query_value};
+use super::{message, parse_body, path_integer};
 use crate::delete::{delete_before, delete_by_id, delete_requested, DeleteJobRequest, OmitTagged};
 use crate::error::JobsError;
 
@@ -31,7 +31,7 @@ pub fn delete_job_by_request(ctx: &Ctx) -> Result<Response, ApiError> {
 pub fn delete_jobs_before(ctx: &Ctx) -> Result<Response, ApiError> {
     let ts = path_integer(ctx, "ts")?;
     let omit =
-        OmitTagged::parse(query_value(&ctx.query(), "omit-tagged")).map_err(JobsError::Query)?;
+        OmitTagged::parse(ctx.query_value("omit-tagged").as_deref()).map_err(JobsError::Query)?;
     let db = ctx.platform.sql()?;
     let count = delete_before(db.as_ref(), ts, omit)?;
     message(

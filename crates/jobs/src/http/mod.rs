@@ -149,13 +149,6 @@ fn job_id_param(ctx: &Ctx) -> Result<i64, JobsError> {
 }
 
 /// The first value of the query parameter `key`.
-fn query_value<'q>(query: &'q [(String, String)], key: &str) -> Option<&'q str> {
-    query
-        .iter()
-        .find(|(name, _)| name == key)
-        .map(|(_, value)| value.as_str())
-}
-
 #[derive(Serialize)]
 struct Message<'a> {
     msg: &'a str,

@@ -10,7 +10,6 @@ use cc_web::{json_response, ApiError, Ctx, Response};
 use http::StatusCode;
 use serde::Serialize;
 
-use super::query_value;
 use crate::error::JobsError;
 use crate::query::{jobs_page, used_hosts, JobQuery, QueryError};
 
@@ -51,12 +50,11 @@ struct UsedNodes {
 /// `GET /api/jobs/used_nodes?ts=<unix>`: per cluster the sorted hosts of jobs running and
 /// started before `ts`. Jobs whose resources do not parse are skipped, as in the reference.
 pub fn used_nodes(ctx: &Ctx) -> Result<Response, ApiError> {
-    let query = ctx.query();
-    let ts = query_value(&query, "ts")
-        .filter(|value| !value.is_empty())
+    let ts = ctx
+        .query_value("ts")
         .ok_or(JobsError::Query(QueryError::MissingTimestamp))?;
     let ts =
-        parse_int(ts).map_err(|error| JobsError::Query(QueryError::InvalidTimestamp(error)))?;
+        parse_int(&ts).map_err(|error| JobsError::Query(QueryError::InvalidTimestamp(error)))?;
     let db = ctx.platform.sql()?;
     let used_nodes = used_hosts(db.as_ref(), ts)?;
     json_response(StatusCode::OK, &UsedNodes { used_nodes })

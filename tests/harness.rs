@@ -235,6 +235,15 @@ impl Runner {
         self.terminate();
     }
 
+    /// The runner's resident memory in KiB (Linux `VmRSS`), for benchmarks.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// Kills the runner with SIGKILL, as a crash or the OOM killer would, and reaps it.
     pub fn kill(mut self) {
         let _ = self.child.kill();

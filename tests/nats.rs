@@ -771,6 +771,25 @@ fn node_states_and_metric_lines() {
     }
 }
 
+/// Publishes start+stop events of jobs 1..=`pairs` (each stopped a minute after its start) and
+/// flushes them; the open publisher is returned so its connection lives as long as the caller wants.
+fn publish_pairs(nats: &NatsServer, pairs: i64) -> Publisher {
+    let mut publisher = Publisher::connect(nats);
+    for job_id in 1..=pairs {
+        let start_time = 1_700_000_000 + job_id;
+        publisher.publish(
+            JOB_SUBJECT,
+            &start_line(&start_body(job_id, "testuser", start_time, &ALL_HWTHREADS)),
+        );
+        publisher.publish(
+            JOB_SUBJECT,
+            &stop_line(&stop_body(job_id, start_time, "completed", start_time + 60)),
+        );
+    }
+    publisher.flush();
+    publisher
+}
+
 /// JetStream mode: the app is down while N start/stop pairs are published; once it is back on
 /// the same state directory, every job arrives exactly once and is stopped.
 #[test]
@@ -786,19 +805,7 @@ fn jetstream_survives_an_app_restart() {
     app.stop();
 
     let started = Instant::now();
-    let mut publisher = Publisher::connect(&nats);
-    for job_id in 1..=PAIRS {
-        let start_time = 1_700_000_000 + job_id;
-        publisher.publish(
-            JOB_SUBJECT,
-            &start_line(&start_body(job_id, "testuser", start_time, &ALL_HWTHREADS)),
-        );
-        publisher.publish(
-            JOB_SUBJECT,
-            &stop_line(&stop_body(job_id, start_time, "completed", start_time + 60)),
-        );
-    }
-    publisher.flush();
+    let _publisher = publish_pairs(&nats, PAIRS);
     std::thread::sleep(Duration::from_secs(1));
     app.restart();
 
@@ -838,19 +845,7 @@ fn jetstream_survives_a_bridge_crash_and_a_nats_restart() {
     let bridge = Bridge::start(&nats, &app, &args);
     // With the app down, the bridge holds messages it cannot deliver when it dies.
     app.stop();
-    let mut publisher = Publisher::connect(&nats);
-    for job_id in 1..=PAIRS {
-        let start_time = 1_700_000_000 + job_id;
-        publisher.publish(
-            JOB_SUBJECT,
-            &start_line(&start_body(job_id, "testuser", start_time, &ALL_HWTHREADS)),
-        );
-        publisher.publish(
-            JOB_SUBJECT,
-            &stop_line(&stop_body(job_id, start_time, "completed", start_time + 60)),
-        );
-    }
-    publisher.flush();
+    let publisher = publish_pairs(&nats, PAIRS);
     std::thread::sleep(Duration::from_millis(500));
     bridge.kill();
     drop(publisher);

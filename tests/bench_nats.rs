@@ -1,7 +1,8 @@
 //! Benchmark (prints figures, asserts nothing about speed) of the NATS bridge: publish-to-stored
 //! throughput of start+stop pairs through one bridge (core NATS, 8 workers) against the same
 //! pairs posted directly over REST by 8 clients, and metric lines per second through a metric
-//! subject against direct `/api/write` requests of the same size.
+//! subject against direct `/api/write` requests of the same size, and the bridge's memory before
+//! and after 100,000 more job events.
 //!
 //! Run with `cargo bench -p cc-spin-e2e --bench nats` (needs `nats-server` on PATH).
 
@@ -11,13 +12,20 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cc_spin_e2e::{binary, get, send, unix_now, workspace_root, Keys, Runner, RunnerConfig};
+use cc_spin_e2e::{
+    binary, get, rss_kib, send, unix_now, workspace_root, Keys, Runner, RunnerConfig,
+};
 use serde_json::{json, Value};
 
 const PAIRS: i64 = 2000;
 const REST_CLIENTS: i64 = 8;
 const METRIC_MESSAGES: usize = 500;
 const LINES_PER_MESSAGE: usize = 100;
+/// Job events (start+stop pairs) published between the two readings of the bridge's memory.
+const MEMORY_EVENTS: i64 = 100_000;
+/// Events published before waiting for the bridge to receive them: core NATS drops messages for a
+/// subscriber that falls too far behind, so the flood is paced by what the bridge has taken.
+const MEMORY_CHUNK: i64 = 2_000;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -124,6 +132,7 @@ fn main() {
             sink.lock().unwrap().push_str(&(line + "\n"));
         }
     });
+    let bridge_pid = child.id();
     let _bridge = Killed(child);
     while !log.lock().unwrap().contains("bridge ready") {
         std::thread::sleep(Duration::from_millis(50));
@@ -229,5 +238,42 @@ fn main() {
         rate(bridged),
         rate(direct),
         rate(bridged) / rate(direct)
+    );
+
+    // 4. the bridge's memory after warming up (above) and after 100,000 more job events.
+    let rss_before = rss_kib(bridge_pid);
+    let received = || get(&health_url, &[]).json()["received"].as_i64().unwrap();
+    let first_job = 2 * PAIRS + 1;
+    let mut published = received();
+    let started = Instant::now();
+    for job_id in first_job..first_job + MEMORY_EVENTS / 2 {
+        publish(
+            "cc.job.event",
+            &start_line("start_job", &start_body(job_id)),
+        );
+        publish("cc.job.event", &start_line("stop_job", &stop_body(job_id)));
+        published += 2;
+        if (job_id - first_job + 1) % (MEMORY_CHUNK / 2) == 0 {
+            while received() < published {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    while completed(state.path()) < 2 * PAIRS + MEMORY_EVENTS / 2 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let elapsed = started.elapsed();
+    let rss_after = rss_kib(bridge_pid);
+    let mib =
+        |kib: Option<u64>| kib.map_or("?".into(), |kib| format!("{:.1}", kib as f64 / 1024.0));
+    println!(
+        "bridge RSS: {} MiB before, {} MiB after {MEMORY_EVENTS} more job events ({:.0} events/s), ratio {}",
+        mib(rss_before),
+        mib(rss_after),
+        MEMORY_EVENTS as f64 / elapsed.as_secs_f64(),
+        match (rss_before, rss_after) {
+            (Some(before), Some(after)) => format!("{:.2}", after as f64 / before as f64),
+            _ => "?".into(),
+        }
     );
 }

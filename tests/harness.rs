@@ -88,6 +88,33 @@ impl Keys {
     }
 }
 
+/// A process's resident memory in KiB (Linux `VmRSS`), for benchmarks.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Polls `check` every `poll` until it holds; after `limit`, fails with what `context` says then.
+pub fn wait_until(
+    limit: Duration,
+    poll: Duration,
+    mut check: impl FnMut() -> bool,
+    context: impl Fn() -> String,
+) {
+    let deadline = std::time::Instant::now() + limit;
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out: {}",
+            context()
+        );
+        std::thread::sleep(poll);
+    }
+}
+
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -235,13 +262,9 @@ impl Runner {
         self.terminate();
     }
 
-    /// The runner's resident memory in KiB (Linux `VmRSS`), for benchmarks.
+    /// The runner's resident memory in KiB, for benchmarks.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        rss_kib(self.child.id())
     }
 
     /// Kills the runner with SIGKILL, as a crash or the OOM killer would, and reaps it.

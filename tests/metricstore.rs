@@ -8,10 +8,11 @@
 //! Sample times are minute-aligned and recent: every metric has a 60 s timestep, so a sample
 //! lands on the slot of its minute, and retention keeps the samples.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cc_spin_e2e::{
-    assert_error, assert_error_prefix, get, unix_now, workspace_root, Reply, RunnerConfig, TestApp,
+    assert_error, assert_error_prefix, get, unix_now, wait_until, workspace_root, Reply,
+    RunnerConfig, TestApp,
 };
 use serde_json::{json, Value};
 
@@ -157,15 +158,6 @@ fn job_body(job_id: i64, project: &str, cluster: &str, resource: Value, start: i
     })
 }
 
-/// Polls `check` every 200 ms until it holds; fails after `limit`.
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// `load_one` of host123 over the job of the first test, as the reference prints a JobMetric:
 /// two decimals everywhere, `null` for the minute without a sample.
 const LOAD_ONE: &str = concat!(
@@ -280,8 +272,8 @@ fn job_data_comes_from_the_samples_while_running_and_from_the_archive_after_stop
     assert_eq!(stopped["monitoringStatus"], 1);
     let admin = app.admin();
     wait_until(
-        "the archiving of the stopped job",
         Duration::from_secs(30),
+        Duration::from_millis(200),
         || {
             let meta = app
                 .call("GET", &format!("/api/jobs/{id}"), &admin, "")
@@ -290,6 +282,7 @@ fn job_data_comes_from_the_samples_while_running_and_from_the_archive_after_stop
             assert_ne!(meta["monitoringStatus"], 2, "archiving failed: {meta}");
             meta["monitoringStatus"] == 3
         },
+        || "the archiving of the stopped job".into(),
     );
     let (listed, raw_listing) = app.listed_job("sampled");
     assert_eq!(
@@ -312,7 +305,10 @@ fn job_data_comes_from_the_samples_while_running_and_from_the_archive_after_stop
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("{}", freed.text()));
     assert!(count >= 2, "host123 and host124 held samples: {count}");
-    assert_eq!(app.debug(""), json!({"data": {}}));
+    assert_eq!(
+        app.debug(""),
+        json!({"data": {"testcluster": {"host123": {}, "host124": {}}}})
+    );
     read_everything("archived");
 }
 
@@ -528,7 +524,8 @@ fn debug_shows_the_stored_tree_and_free_deletes_old_parts() {
     assert_eq!(
         app.debug("richcluster"),
         json!({"data": {"rc0001": {
-            "cpu_load": [merged], "mem_used": [merged], "hwthread1": {"cpu_user": [merged]},
+            "cpu_load": [merged], "mem_used": [merged], "hwthread0": {},
+            "hwthread1": {"cpu_user": [merged]},
         }}})
     );
     // Freeing does not create the levels it names.
@@ -545,13 +542,19 @@ fn debug_shows_the_stored_tree_and_free_deletes_old_parts() {
         r#"[["richcluster"]]"#,
     );
     assert_eq!(cluster.text(), "buffers freed: 3\n");
-    assert_error(
-        &app.debug_reply("richcluster:rc0001"),
-        400,
-        "[METRICSTORE]> not found: []string{\"richcluster\", \"rc0001\"}",
+    // A freed host keeps its levels, without samples.
+    assert_eq!(
+        app.debug("richcluster:rc0001"),
+        json!({"data": {"hwthread0": {}, "hwthread1": {}}})
     );
     assert_eq!(app.free(later, json!([[]])).text(), "buffers freed: 1\n");
-    assert_eq!(app.debug(""), json!({"data": {}}));
+    assert_eq!(
+        app.debug(""),
+        json!({"data": {
+            "richcluster": {"rc0001": {"hwthread0": {}, "hwthread1": {}}},
+            "testcluster": {"host123": {}},
+        }})
+    );
 }
 
 #[test]
@@ -606,12 +609,13 @@ fn retention_spares_the_hosts_of_running_jobs_that_started_before_it() {
         "stopTime": unix_now()}),
     );
     wait_until(
-        "retention of the ended job's samples",
         Duration::from_secs(30),
+        Duration::from_millis(200),
         || {
             app.write_ok(&fresh);
             app.debug_reply("testcluster:host123").status == 400
         },
+        || "retention of the ended job's samples".into(),
     );
     assert_eq!(
         app.merged_debug("testcluster"),

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use cc_spin_e2e::{binary, get, workspace_root, Keys, Reply, Runner, RunnerConfig};
+use cc_spin_e2e::{binary, get, wait_until, workspace_root, Keys, Reply, Runner, RunnerConfig};
 use serde_json::{json, Value};
 
 const JOB_SUBJECT: &str = "cc.job.event";
@@ -49,14 +49,21 @@ struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    /// More command-line options (e.g. `--user`, `--pass`).
+    options: Vec<String>,
 }
 
 impl NatsServer {
     fn start() -> NatsServer {
+        NatsServer::start_with(&[])
+    }
+
+    fn start_with(options: &[&str]) -> NatsServer {
         let mut server = NatsServer {
             child: None,
             port: free_port(),
             store: tempfile::tempdir().expect("store directory"),
+            options: options.iter().map(|option| option.to_string()).collect(),
         };
         server.launch();
         server
@@ -73,16 +80,18 @@ impl NatsServer {
                 "-sd",
             ])
             .arg(self.store.path())
+            .args(&self.options)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("nats-server starts");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(
+            Duration::from_secs(20),
+            Duration::from_millis(50),
+            || TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+            || "nats-server did not listen".into(),
+        );
     }
 
     fn url(&self) -> String {
@@ -118,6 +127,12 @@ struct Publisher {
 
 impl Publisher {
     fn connect(server: &NatsServer) -> Publisher {
+        Publisher::connect_with(server, |_| json!({}))
+    }
+
+    /// Connects with more CONNECT options (e.g. `user` and `pass`), made from the server's INFO
+    /// (which holds the nonce a credentials login signs).
+    fn connect_with(server: &NatsServer, options: impl FnOnce(&Value) -> Value) -> Publisher {
         let stream = TcpStream::connect(("127.0.0.1", server.port)).expect("NATS connects");
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -127,10 +142,16 @@ impl Publisher {
             stream,
         };
         let info = publisher.read_line();
-        assert!(info.starts_with("INFO "), "{info}");
+        let info: Value = serde_json::from_str(info.strip_prefix("INFO ").expect("INFO first"))
+            .expect("INFO holds JSON");
+        let mut connect = json!({"verbose": false, "pedantic": false, "name": "e2e"});
+        connect
+            .as_object_mut()
+            .unwrap()
+            .extend(options(&info).as_object().unwrap().clone());
         publisher
             .stream
-            .write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"e2e\"}\r\n")
+            .write_all(format!("CONNECT {connect}\r\n").as_bytes())
             .unwrap();
         publisher.flush();
         publisher
@@ -162,6 +183,103 @@ impl Publisher {
             }
         }
     }
+}
+
+/// NATS's decentralised authentication, made up for one test: an operator, a system account and
+/// an account, their JWTs signed the way `nsc` signs them, and one user of that account with its
+/// credentials file (JWT and seed).
+struct Credentials {
+    operator_jwt: String,
+    accounts: Vec<(String, String)>,
+    system_account: String,
+    user_jwt: String,
+    user: nkeys::KeyPair,
+}
+
+impl Credentials {
+    fn new() -> Credentials {
+        let operator = nkeys::KeyPair::new_operator();
+        let account = nkeys::KeyPair::new_account();
+        let system = nkeys::KeyPair::new_account();
+        let user = nkeys::KeyPair::new_user();
+        let unlimited = json!({"subs": -1, "data": -1, "payload": -1, "imports": -1,
+                               "exports": -1, "wildcards": true, "conn": -1, "leaf": -1});
+        let account_claims = |name: &str| {
+            json!({"limits": unlimited, "default_permissions": {"pub": {}, "sub": {}},
+                   "type": "account", "version": 2, "name": name})
+        };
+        Credentials {
+            operator_jwt: nats_jwt(
+                &operator,
+                &operator.public_key(),
+                json!({"type": "operator", "version": 2}),
+            ),
+            accounts: vec![
+                (
+                    account.public_key(),
+                    nats_jwt(&operator, &account.public_key(), account_claims("bridge")),
+                ),
+                (
+                    system.public_key(),
+                    nats_jwt(&operator, &system.public_key(), account_claims("SYS")),
+                ),
+            ],
+            system_account: system.public_key(),
+            user_jwt: nats_jwt(
+                &account,
+                &user.public_key(),
+                json!({"pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1,
+                       "type": "user", "version": 2}),
+            ),
+            user,
+        }
+    }
+
+    /// A nats-server configuration trusting the operator, with the accounts preloaded.
+    fn server_config(&self) -> String {
+        let preload: Vec<String> = self
+            .accounts
+            .iter()
+            .map(|(key, jwt)| format!("  {key}: \"{jwt}\""))
+            .collect();
+        format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n{}\n}}\n",
+            self.operator_jwt,
+            self.system_account,
+            preload.join("\n")
+        )
+    }
+
+    /// The user's credentials file, as `nsc` writes it.
+    fn creds_file(&self) -> String {
+        format!(
+            "-----BEGIN NATS USER JWT-----\n{}\n------END NATS USER JWT------\n\n\
+             -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n",
+            self.user_jwt,
+            self.user.seed().unwrap()
+        )
+    }
+
+    /// CONNECT options of the user, signing the server's nonce.
+    fn connect_options(&self, info: &Value) -> Value {
+        let nonce = info["nonce"].as_str().expect("the server sends a nonce");
+        json!({"jwt": self.user_jwt, "sig": base64_url(&self.user.sign(nonce.as_bytes()).unwrap())})
+    }
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A NATS JWT: `subject`'s claims, signed by `issuer`.
+fn nats_jwt(issuer: &nkeys::KeyPair, subject: &str, nats: Value) -> String {
+    let header = base64_url(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let claims = json!({"jti": format!("JTI{}", cc_spin_e2e::unix_now()), "iat": cc_spin_e2e::unix_now(),
+                        "iss": issuer.public_key(), "name": subject, "sub": subject, "nats": nats});
+    let signed = format!("{header}.{}", base64_url(claims.to_string().as_bytes()));
+    let signature = issuer.sign(signed.as_bytes()).unwrap();
+    format!("{signed}.{}", base64_url(&signature))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +413,14 @@ struct Bridge {
 }
 
 impl Bridge {
+    /// Starts a bridge and waits until it has subscribed.
     fn start(nats: &NatsServer, app: &App, extra: &[&str]) -> Bridge {
+        let mut bridge = Bridge::spawn(nats, app, extra);
+        bridge.wait_for_log("bridge ready");
+        bridge
+    }
+
+    fn spawn(nats: &NatsServer, app: &App, extra: &[&str]) -> Bridge {
         build_bridge();
         let health = format!("127.0.0.1:{}", free_port());
         let mut child = Command::new(binary("cc-nats-bridge"))
@@ -321,28 +446,36 @@ impl Bridge {
                 text.push('\n');
             }
         });
-        let mut bridge = Bridge {
+        Bridge {
             child,
             stderr,
             health_url: format!("http://{health}/healthz"),
-        };
+        }
+    }
+
+    /// Waits until the log contains `text`; fails if the bridge exits first.
+    fn wait_for_log(&mut self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !bridge.log().contains("bridge ready") {
-            if let Ok(Some(status)) = bridge.child.try_wait() {
-                panic!("cc-nats-bridge exited ({status}):\n{}", bridge.log());
+        while !self.log().contains(text) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("cc-nats-bridge exited ({status}):\n{}", self.log());
             }
             assert!(
                 Instant::now() < deadline,
-                "bridge not ready:\n{}",
-                bridge.log()
+                "no {text:?} in the log:\n{}",
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        bridge
     }
 
     fn log(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// The counters and the log, for failure messages.
+    fn report(&self) -> String {
+        format!("{}:\n{}", self.stats(), self.log())
     }
 
     fn stats(&self) -> Value {
@@ -362,19 +495,12 @@ impl Bridge {
                 .iter()
                 .all(|(name, value)| &stats[name] == value)
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let stats = self.stats();
-            if reached(&stats) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "stats {stats} never reached {expected}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until(
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            || reached(&self.stats()),
+            || format!("never reached {expected}: {}", self.report()),
+        );
         std::thread::sleep(Duration::from_millis(300));
         let stats = self.stats();
         assert!(
@@ -461,7 +587,8 @@ fn state_of(job: &Value) -> &str {
 // ---------------------------------------------------------------------------------------------
 // tests
 
-/// §8.1, §8.2, §8.4, §8.5, §8.6 and §8.8 of the spec, plus the bridge's own rules (a bad line
+/// The job-event cases cc-backend's own NATS tests cover (starts, stops, dispatch on `function`,
+/// malformed lines, edge cases, duplicate starts), plus the bridge's own rules (a bad line
 /// does not drop the next one, a missing timestamp is accepted, tags work with the bridge's
 /// identity), in core NATS mode.
 #[test]
@@ -472,7 +599,7 @@ fn job_events_follow_the_reference_cases() {
     let mut publisher = Publisher::connect(&nats);
     let mut publish = |payload: String| publisher.publish(JOB_SUBJECT, &payload);
 
-    // §8.1 handleStartJob
+    // Starts: valid, a mistyped jobId, missing fields, an unknown field, a global and a private tag.
     publish(start_line(&start_body(
         1001,
         "testuser1",
@@ -495,7 +622,7 @@ fn job_events_follow_the_reference_cases() {
     private_tag["tags"] = json!([{"type": "test", "name": "privatetag", "scope": "testuser4"}]);
     publish(start_line(&private_tag));
 
-    // §8.2 handleStopJob: starts, then stops (the same job's events keep their order).
+    // Stops: starts, then stops (the same job's events keep their order).
     for (job_id, start_time) in [
         (2001, 1234567890),
         (2002, 1234567900),
@@ -541,7 +668,7 @@ fn job_events_follow_the_reference_cases() {
         1234571490,
     )));
 
-    // §8.4 processJobEvent
+    // Dispatch on the `function` tag.
     publish(start_line(&start_body(
         3001,
         "testuser",
@@ -551,7 +678,7 @@ fn job_events_follow_the_reference_cases() {
     publish(format!("job event=\"{{}}\" {TS}"));
     publish(format!("job,function=unknown_function event=\"{{}}\" {TS}"));
 
-    // §8.5 handleJobEvent
+    // A valid event among lines that do not decode and an empty message.
     publish(start_line(&start_body(
         4001,
         "testuser",
@@ -561,7 +688,7 @@ fn job_events_follow_the_reference_cases() {
     publish("invalid line protocol format".into());
     publish(String::new());
 
-    // §8.6 edge cases
+    // Edge cases: no `event` field, a wrong measurement, several lines, escaped quotes.
     publish(format!("job,function=start_job value=123.45 {TS}"));
     publish(format!(
         "wrongmeasurement,function=start_job event=\"{{}}\" {TS}"
@@ -574,7 +701,7 @@ fn job_events_follow_the_reference_cases() {
         r#"job,function=start_job event="{{\"jobId\":6001,\"user\":\"test\\\"user\",\"cluster\":\"test\"}}" {TS}"#
     ));
 
-    // §8.8 duplicate prevention
+    // Duplicate starts.
     publish(start_line(&start_body(
         5001,
         "testuser",
@@ -670,7 +797,8 @@ fn node_state_rows(app: &App) -> Vec<(String, String, String)> {
         .unwrap()
 }
 
-/// §8.3 and §8.7 (node states), and metric lines on a metric subject with its default cluster.
+/// Node-state events (valid, malformed, unknown cluster, non-ASCII and unknown hosts), and metric
+/// lines on a metric subject with its default cluster.
 #[test]
 fn node_states_and_metric_lines() {
     let nats = NatsServer::start();
@@ -682,7 +810,7 @@ fn node_states_and_metric_lines() {
                "memoryAllocated": 16384, "gpusAllocated": 0, "jobsRunning": 1})
     };
     let nodes = [
-        // §8.3
+        // The cases cc-backend's own node-state tests cover.
         node_line(&json!({"cluster": "testcluster", "nodes": [node("host123", "allocated")]})),
         node_line(&json!({"cluster": "testcluster",
                           "nodes": [node("host123", "idle"), node("host124", "allocated")]})),
@@ -690,7 +818,7 @@ fn node_states_and_metric_lines() {
         node_line(&json!({"cluster": "testcluster", "nodes": []})),
         "invalid line protocol format".to_owned(),
         String::new(),
-        // §8.7
+        // Edge cases: no cluster, broken escaping, unknown hosts, a far-future timestamp.
         node_line(&json!({"nodes": []})),
         format!(r#"nodestate event="{{\"cluster\":\"test"cluster\",\"nodes\":[]}}" {TS}"#),
         node_line(&json!({"cluster": "testcluster", "nodes": [node("host-ñ123", "idle")]})),
@@ -725,16 +853,12 @@ fn node_states_and_metric_lines() {
     publisher.flush();
 
     // 8 node-state calls (answered 200 or 400), 3 metric lines; dropped: 3 node lines, 2 metric lines.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while bridge.counter("forwarded") + bridge.counter("rejected") < 8 + 3 {
-        assert!(
-            Instant::now() < deadline,
-            "{}:\n{}",
-            bridge.stats(),
-            bridge.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || bridge.counter("forwarded") + bridge.counter("rejected") >= 8 + 3,
+        || bridge.report(),
+    );
     bridge.wait_for_stats(&json!({"received": 14, "dropped": 5, "abandoned": 0}));
     let stats = bridge.stats();
     assert!(stats["rejected"].as_i64().unwrap() >= 1, "{stats}");
@@ -769,6 +893,85 @@ fn node_states_and_metric_lines() {
     ] {
         assert!(log.contains(text), "log lacks {text:?}:\n{log}");
     }
+}
+
+/// NATS with a user and password: the bridge logs in with `--nats-user`/`--nats-password`, and the
+/// lines of a metric subject reach the data of a job started over NATS. A bridge with a wrong
+/// password (in a queue group of its own, so it would get copies) receives nothing.
+#[test]
+fn metric_lines_reach_a_jobs_data_through_an_authenticated_nats() {
+    let nats = NatsServer::start_with(&["--user", "collector", "--pass", "s3cret"]);
+    let app = App::start();
+    let login = |password: &'static str| ["--nats-user", "collector", "--nats-password", password];
+    let mut intruder = Bridge::spawn(
+        &nats,
+        &app,
+        &[&login("wrong")[..], &["--queue-group", "intruders"]].concat(),
+    );
+    intruder.wait_for_log("authorization violation");
+    let bridge = Bridge::start(&nats, &app, &login("s3cret"));
+    let mut publisher =
+        Publisher::connect_with(&nats, |_| json!({"user": "collector", "pass": "s3cret"}));
+
+    let now = cc_spin_e2e::unix_now();
+    let start = now - now.rem_euclid(60) - 600;
+    publisher.publish(
+        JOB_SUBJECT,
+        &start_line(&start_body(8001, "testuser", start, &ALL_HWTHREADS)),
+    );
+    let samples: String = (0..10)
+        .map(|minute| {
+            format!(
+                "load_one,hostname=host123 value={} {}\n",
+                minute + 1,
+                start + 60 * minute
+            )
+        })
+        .collect();
+    publisher.publish(METRIC_SUBJECT, &samples);
+    publisher.flush();
+    bridge.wait_for_stats(&json!({"received": 2, "forwarded": 11, "dropped": 0, "rejected": 0}));
+
+    let id = app.jobs()[&8001][0]["id"].as_i64().unwrap();
+    let reply = app.get(&format!(
+        "/api/jobs/metrics/{id}?metric=load_one&scope=node"
+    ));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let series = &reply.json()["data"]["jobMetrics"][0]["metric"]["series"][0];
+    assert_eq!(series["hostname"], "host123", "{}", reply.text());
+    let minutes: Vec<f64> = series["data"].as_array().unwrap()[..10]
+        .iter()
+        .map(|value| value.as_f64().unwrap_or(f64::NAN))
+        .collect();
+    assert_eq!(minutes, (1..=10).map(f64::from).collect::<Vec<_>>());
+
+    assert_eq!(intruder.counter("received"), 0, "{}", intruder.report());
+    intruder.stop();
+    bridge.stop();
+}
+
+/// NATS with decentralised authentication: the bridge logs in with `--nats-creds` (a user JWT and
+/// its seed) and forwards what an authenticated publisher sends.
+#[test]
+fn the_bridge_logs_in_with_a_credentials_file() {
+    let credentials = Credentials::new();
+    let files = tempfile::tempdir().unwrap();
+    let config = files.path().join("server.conf");
+    std::fs::write(&config, credentials.server_config()).unwrap();
+    let creds = files.path().join("bridge.creds");
+    std::fs::write(&creds, credentials.creds_file()).unwrap();
+    let nats = NatsServer::start_with(&["-c", config.to_str().unwrap()]);
+    let app = App::start();
+    let bridge = Bridge::start(&nats, &app, &["--nats-creds", creds.to_str().unwrap()]);
+    let mut publisher = Publisher::connect_with(&nats, |info| credentials.connect_options(info));
+    publisher.publish(
+        JOB_SUBJECT,
+        &start_line(&start_body(9001, "testuser", 1_700_000_000, &ALL_HWTHREADS)),
+    );
+    publisher.flush();
+    bridge.wait_for_stats(&json!({"received": 1, "forwarded": 1}));
+    assert_eq!(state_of(&app.jobs()[&9001][0]), "running");
+    bridge.stop();
 }
 
 /// Publishes start+stop events of jobs 1..=`pairs` (each stopped a minute after its start) and
@@ -809,16 +1012,12 @@ fn jetstream_survives_an_app_restart() {
     std::thread::sleep(Duration::from_secs(1));
     app.restart();
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while app.count("SELECT count(*) FROM job WHERE job_state = 'completed'") < PAIRS {
-        assert!(
-            Instant::now() < deadline,
-            "{}:\n{}",
-            bridge.stats(),
-            bridge.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        Duration::from_secs(120),
+        Duration::from_millis(200),
+        || app.count("SELECT count(*) FROM job WHERE job_state = 'completed'") >= PAIRS,
+        || bridge.report(),
+    );
     eprintln!(
         "{PAIRS} pairs through JetStream across an app restart in {:?}",
         started.elapsed()
@@ -854,28 +1053,21 @@ fn jetstream_survives_a_bridge_crash_and_a_nats_restart() {
     // One worker, so that the work takes long enough to restart NATS in the middle of it.
     let bridge = Bridge::start(&nats, &app, &[&args[..], &["--concurrency", "1"]].concat());
     let completed = || app.count("SELECT count(*) FROM job WHERE job_state = 'completed'");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while completed() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "{}:\n{}",
-            bridge.stats(),
-            bridge.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(90),
+        Duration::from_millis(20),
+        || completed() > 0,
+        || bridge.report(),
+    );
     // JetStream keeps the stream and the consumer's state on disk across a server restart.
     nats.restart();
     let at_restart = completed();
-    while completed() < PAIRS {
-        assert!(
-            Instant::now() < deadline,
-            "{}:\n{}",
-            bridge.stats(),
-            bridge.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        Duration::from_secs(90),
+        Duration::from_millis(200),
+        || completed() >= PAIRS,
+        || bridge.report(),
+    );
     eprintln!("{at_restart} of {PAIRS} jobs were stopped when NATS restarted");
     let jobs = app.jobs();
     assert_eq!(jobs.len() as i64, PAIRS);
@@ -906,16 +1098,12 @@ fn two_bridges_in_a_queue_group_share_the_work() {
         );
     }
     publisher.flush();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while first.counter("forwarded") + second.counter("forwarded") < JOBS {
-        assert!(
-            Instant::now() < deadline,
-            "{} {}",
-            first.stats(),
-            second.stats()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || first.counter("forwarded") + second.counter("forwarded") >= JOBS,
+        || format!("{} {}", first.stats(), second.stats()),
+    );
     let (one, two) = (first.stats(), second.stats());
     assert_eq!(
         one["received"].as_i64().unwrap() + two["received"].as_i64().unwrap(),
@@ -974,4 +1162,20 @@ fn the_command_line_documents_every_flag_and_needs_an_identity() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no API identity"), "{stderr}");
+
+    let output = Command::new(binary("cc-nats-bridge"))
+        .args([
+            "--token",
+            "unused",
+            "--nats-creds",
+            "/nonexistent/bridge.creds",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot read NATS credentials /nonexistent/bridge.creds"),
+        "{stderr}"
+    );
 }

@@ -31,8 +31,14 @@ pub async fn run(
         ));
     }
     drop(pipeline);
-    wait_until_subscribed(&client).await?;
-    tracing::info!(queue_group, "bridge ready (core NATS)");
+    // Until NATS accepts the bridge (down, or refusing its credentials), a signal must still stop it.
+    tokio::select! {
+        subscribed = wait_until_subscribed(&client) => {
+            subscribed?;
+            tracing::info!(queue_group, "bridge ready (core NATS)");
+        }
+        _ = shutdown.cancelled() => {}
+    }
     while consumers.join_next().await.is_some() {}
     Ok(())
 }

@@ -3,7 +3,6 @@
 
 mod config;
 mod core_nats;
-mod decode;
 mod forward;
 mod jetstream;
 mod pipeline;
@@ -27,6 +26,8 @@ use crate::token::TokenSource;
 
 /// Longest pause between two attempts to reach NATS.
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
+/// How long shutdown waits to send the last acknowledgements.
+const LAST_FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -106,8 +107,12 @@ async fn main() -> anyhow::Result<()> {
     // The subscriptions are gone: let the workers finish what they hold, then send the last acks.
     tracing::info!("shutting down: finishing in-flight calls");
     while workers.join_next().await.is_some() {}
-    if let Err(error) = client.flush().await {
-        tracing::warn!(%error, "flushing the last acknowledgements failed");
+    // Bounded: with NATS out of reach the flush would wait forever, and JetStream redelivers
+    // whatever was not acknowledged.
+    match tokio::time::timeout(LAST_FLUSH_WAIT, client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "flushing the last acknowledgements failed"),
+        Err(_) => tracing::warn!("NATS is out of reach: the last acknowledgements are not sent"),
     }
     shutdown.cancel();
     while background.join_next().await.is_some() {}

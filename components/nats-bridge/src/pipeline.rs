@@ -10,10 +10,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::config::{Config, MetricSubject};
-use crate::decode::{decode_events, decode_metric_lines, Event, EventKind, Route};
 use crate::forward::{App, Delivery, Request};
 use crate::jetstream::{release, Ack};
 use crate::stats::Stats;
+use cc_nats_message::{decode_events, decode_metric_lines, Event, EventKind, Route};
 
 /// What a subject carries.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -149,7 +149,7 @@ impl Pipeline {
         release(ack).await;
     }
 
-    fn count_dropped(&self, subject: &str, dropped: &[crate::decode::Dropped]) {
+    fn count_dropped(&self, subject: &str, dropped: &[cc_nats_message::Dropped]) {
         for reason in dropped {
             tracing::warn!(subject, %reason, "line dropped");
         }

@@ -124,26 +124,20 @@ fn stored_parts(db: &dyn Sql, selector: &[String]) -> Result<Vec<Part>, StoreErr
 /// The dump below the level named by `selector` (empty: everything).
 pub fn debug_dump(db: &dyn Sql, selector: &[String]) -> Result<Json, DebugError> {
     // Nothing is stored deeper than [cluster, host, level, sublevel].
-    let parts = if selector.len() > 4 {
-        Vec::new()
+    let (parts, freed) = if selector.len() > 4 {
+        (Vec::new(), Vec::new())
     } else {
-        stored_parts(db, selector)?
+        (stored_parts(db, selector)?, freed_levels(db, selector)?)
     };
-    if parts.is_empty() && !selector.is_empty() {
+    if parts.is_empty() && freed.is_empty() && !selector.is_empty() {
         return Err(DebugError::NotFound(selector.to_vec()));
     }
     let mut root = Map::new();
+    for path in freed {
+        level_at(&mut root, &path[selector.len()..]);
+    }
     for part in parts {
-        let mut level = Some(&mut root);
-        for name in &part.path[selector.len()..] {
-            // A metric and a level of the same name cannot both be shown; the metric wins.
-            level = level.and_then(|level| {
-                level
-                    .entry(name.clone())
-                    .or_insert_with(|| Json::Object(Map::new()))
-                    .as_object_mut()
-            });
-        }
+        let level = level_at(&mut root, &part.path[selector.len()..]);
         let mut entry = json!({
             "start": part.start,
             "len": (part.end - part.start) / part.timestep,
@@ -161,4 +155,43 @@ pub fn debug_dump(db: &dyn Sql, selector: &[String]) -> Result<Json, DebugError>
         }
     }
     Ok(json!({ "data": root }))
+}
+
+/// The object of the level `names` below `root`, created on the way; `None` where a metric of
+/// the same name is in the way (a metric and a level of one name cannot both be shown: the
+/// metric wins).
+fn level_at<'a>(
+    root: &'a mut Map<String, Json>,
+    names: &[String],
+) -> Option<&'a mut Map<String, Json>> {
+    let mut level = Some(root);
+    for name in names {
+        level = level.and_then(|level| {
+            level
+                .entry(name.clone())
+                .or_insert_with(|| Json::Object(Map::new()))
+                .as_object_mut()
+        });
+    }
+    level
+}
+
+/// The paths of levels `/api/free` emptied below `selector` (shown even without samples).
+fn freed_levels(db: &dyn Sql, selector: &[String]) -> Result<Vec<Vec<String>>, StoreError> {
+    let (conditions, params) = selector_conditions(selector);
+    let rows = db.execute(
+        &format!(
+            "SELECT cluster, host, level, sublevel FROM metric_freed_level {}",
+            where_all(&conditions)
+        ),
+        &params,
+    )?;
+    Ok(rows
+        .rows
+        .iter()
+        .map(|row| {
+            let text = |index: usize| row[index].as_str().unwrap_or_default();
+            path_of(text(0), text(1), text(2), text(3))
+        })
+        .collect())
 }

@@ -87,7 +87,8 @@ pub fn run_retention_if_due(
 /// `POST /api/free?to=`: for each selector (`[cluster, host, level, sublevel]`, any prefix, `[]`
 /// for everything) deletes the stored series parts that end before `to`. Pending batches of the
 /// selected hosts are merged first, so they are freed like everything else. Returns the number
-/// of chunk rows deleted. Unlike the reference, missing levels are not created.
+/// of chunk rows deleted. The levels of the deleted rows are kept in `metric_freed_level`, so they
+/// stay visible; unlike the reference, missing levels are not created.
 pub fn free_buffers(db: &dyn Sql, selectors: &[Vec<String>], to: i64) -> Result<u64, StoreError> {
     let mut freed = 0;
     for selector in selectors {
@@ -108,11 +109,21 @@ pub fn free_buffers(db: &dyn Sql, selectors: &[Vec<String>], to: i64) -> Result<
         let (mut conditions, mut params) = selector_conditions(selector);
         conditions.push("last_time + timestep < ?".into());
         params.push(Value::Integer(to));
-        db.execute(
-            &format!("DELETE FROM metric_chunk {}", where_all(&conditions)),
-            &params,
-        )?;
-        freed += db.changes();
+        let freed_windows = where_all(&conditions);
+        freed += in_transaction(db, || {
+            db.execute(
+                &format!(
+                    "INSERT OR IGNORE INTO metric_freed_level (cluster, host, level, sublevel) \
+                     SELECT DISTINCT cluster, host, level, sublevel FROM metric_chunk {freed_windows}"
+                ),
+                &params,
+            )?;
+            db.execute(
+                &format!("DELETE FROM metric_chunk {freed_windows}"),
+                &params,
+            )?;
+            Ok::<_, StoreError>(db.changes())
+        })?;
     }
     Ok(freed)
 }

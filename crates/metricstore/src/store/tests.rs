@@ -232,14 +232,30 @@ fn free_deletes_what_ended_before_and_debug_shows_the_tree() {
         read_one(&db, &query("host123", "load_one", NOW, NOW + 60)),
         None
     );
+    // The freed host keeps its level, without samples.
     let dump = debug_dump(&db, &["testcluster".into()]).unwrap();
-    assert!(dump["data"].get("host123").is_none());
+    assert_eq!(dump["data"]["host123"], serde_json::json!({}));
     assert_eq!(
         dump["data"]["host124"]["hwthread3"]["load_one"][0]["len"],
         1
     );
     assert_eq!(free_buffers(&db, &[vec![]], NOW + 61).unwrap(), 1);
     assert_eq!(count(&db, "metric_chunk") + count(&db, "metric_batch"), 0);
+    assert_eq!(
+        debug_dump(&db, &["testcluster".into(), "host124".into()]).unwrap(),
+        serde_json::json!({"data": {"hwthread3": {}}})
+    );
+    // Freeing an unknown level does not create it.
+    free_buffers(
+        &db,
+        &[vec!["testcluster".into(), "nohost".into()]],
+        NOW + 61,
+    )
+    .unwrap();
+    assert!(matches!(
+        debug_dump(&db, &["testcluster".into(), "nohost".into()]),
+        Err(DebugError::NotFound(_))
+    ));
 }
 
 #[test]

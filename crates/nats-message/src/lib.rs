@@ -1,4 +1,5 @@
-//! NATS message → events: the line-protocol rules of job, node-state and metric subjects.
+//! NATS message → events: the line-protocol rules of job, node-state and metric subjects
+//! (docs/nats-bridge.md#message-rules).
 //!
 //! Every line is judged on its own: a bad line is dropped with its reason and the lines after it
 //! are still read (the reference drops the rest of the message). A missing timestamp is accepted,

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use cc_auth::{PrivateKey, PublicKey};
 
-pub const COMPONENTS: [&str; 7] = [
+pub const COMPONENTS: [&str; 8] = [
     "cc-api",
     "cc-metricstore-api",
     "cc-userapi",
     "cc-config",
     "cc-frontend",
     "cc-session",
+    "cc-swagger",
     "cc-store-probe",
 ];
 

@@ -3,7 +3,6 @@
 //! JSON of the wrong shape and mutations of real request bodies, as an admin with every role.
 
 use cc_spin_e2e::{workspace_root, RunnerConfig, TestApp};
-use cc_web::Route;
 
 /// A small deterministic generator (xorshift64*), so a failure can be replayed.
 struct Noise(u64);
@@ -111,21 +110,11 @@ fn any_body_on_any_route_is_a_success_or_a_json_4xx() {
             std::fs::read(workspace_root().join("tests/fixtures/payloads").join(name)).unwrap()
         })
         .collect();
-    let tables: [&[Route]; 7] = [
-        cc_jobs::http::API_ROUTES,
-        cc_jobs::http::USERAPI_ROUTES,
-        cc_nodes::http::CLUSTER_ROUTES,
-        cc_nodes::http::NODE_STATE_ROUTES,
-        cc_nodes::http::MACHINE_STATE_ROUTES,
-        cc_nodes::http::HEALTHCHECK_ROUTES,
-        cc_metricstore::http::ROUTES,
-    ];
     let mut noise = Noise(0x5eed_cafe_f00d_d00d);
     let mut answered = 0;
-    for route in tables
-        .iter()
-        .flat_map(|table| table.iter())
-        .chain(cc_users::http::API_ROUTES)
+    for route in cc_openapi::route_tables()
+        .into_iter()
+        .flat_map(|(_, table)| table.iter())
     {
         for body in bodies(&mut noise, &seeds) {
             let path = concrete(route.path, &mut noise);

@@ -10,7 +10,11 @@ use crate::query::QueryError;
 use crate::repo::{on_requested_job, unix_now, JobKey};
 
 /// The body of `delete_job/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "The job to delete: `jobId` is required; `cluster` and `startTime` narrow \
+    the match, of several matches the newest is deleted."
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeleteJobRequest {
     #[serde(default)]

@@ -15,7 +15,8 @@ use crate::error::{JobsError, LookupError};
 use crate::repo::{find_by_id, on_requested_job, unix_now, JobKey};
 
 /// One metadata entry to set; an absent key or value is `""`, as in the reference.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(description = "One metadata entry to set; a missing or `null` key or value is empty.")]
 #[serde(deny_unknown_fields)]
 pub struct MetaEntry {
     #[serde(default)]
@@ -25,7 +26,11 @@ pub struct MetaEntry {
 }
 
 /// The body of `edit_meta/`: the job as in stop_job, and the entry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "The job, named as in `stop_job` (`jobId` required), and the entry to set \
+    (missing or `null`: the empty key is set to the empty value)."
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EditMetaRequest {
     #[serde(default)]

@@ -30,7 +30,12 @@ pub enum StopProblem {
 }
 
 /// The body of `stop_job`. A missing `stopTime` is 0, as in the reference.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "The job to stop: `jobId` is required; `cluster` and `startTime` narrow \
+    the match. `jobState` is the final state (default `completed`; not `running`), `stopTime` \
+    the end in Unix seconds (missing: 0)."
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StopJobRequest {
     #[serde(default)]

@@ -44,8 +44,13 @@ pub enum TagError {
     Storage(#[from] cc_store::StoreError),
 }
 
-/// One element of a tag request body (Go's `ApiTag`: no `id`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One element of a tag request body (Go's `ApiTag`: no `id`). A missing or `null` key is
+/// empty.
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "A tag named by type, name and scope. A missing or `null` key is empty; \
+    an empty scope means `global` when attaching."
+)]
 #[serde(deny_unknown_fields)]
 pub struct TagRequest {
     #[serde(rename = "type", default)]

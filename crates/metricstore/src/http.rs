@@ -4,6 +4,7 @@
 
 use cc_gocompat::{parse_duration, parse_int};
 use cc_store::StoreError;
+use cc_web::openapi::{BodyTooLarge, CrossSiteRefused, ErrorResponse, Unauthorized};
 use cc_web::{json_response, text_response, with_content_type, ApiError, Ctx, Response, Route};
 use http::{Method, StatusCode};
 
@@ -11,6 +12,11 @@ use crate::store::{
     debug_dump, free_buffers, run_retention_if_due, write_lines, DebugError, Registry,
     RegistryError, WriteError,
 };
+
+/// The OpenAPI description of this crate's routes (docs/api.md#openapi-document).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(write, free, debug))]
+pub struct ApiDoc;
 
 pub static ROUTES: &[Route] = &[
     Route::new(Method::POST, "/api/write", write),
@@ -87,6 +93,36 @@ fn raw_cluster<'a>(ctx: &Ctx<'a>) -> &'a str {
 }
 
 /// `POST /api/write[?cluster=]`: stores the body's samples, then runs retention when due.
+#[utoipa::path(
+    post,
+    path = "/api/write",
+    tag = "Metric store",
+    summary = "Write samples",
+    description = "Stores the samples of a body in line protocol, one sample per line, e.g. \
+                   `cpu_user,cluster=alex,hostname=a0603,type=hwthread,type-id=17 value=42.0 1700000000`. \
+                   The only field is `value`; a line without timestamp was taken now. Lines of \
+                   unknown metrics or with host or cluster names that are not allowed are skipped; \
+                   any other bad line rejects the whole body, which is stored entirely or not at \
+                   all. Success is an empty body (Content-Type `application/json`).",
+    params((
+        "cluster" = Option<String>,
+        Query,
+        description = "The cluster of lines without a `cluster` tag (taken as written, not percent-decoded)",
+    )),
+    request_body(
+        content = String,
+        content_type = "text/plain",
+        description = "Samples in line protocol",
+    ),
+    responses(
+        (status = 200, description = "The samples are stored (empty body)"),
+        (status = 400, description = "The body is not valid line protocol", body = ErrorResponse),
+        Unauthorized,
+        CrossSiteRefused,
+        BodyTooLarge,
+        (status = 500, description = "The configuration, the metric registry or the database failed", body = ErrorResponse),
+    ),
+)]
 fn write(ctx: &Ctx) -> Result<Response, ApiError> {
     let retention = retention(ctx)?;
     let now = cc_web::unix_now() as i64;
@@ -117,6 +153,34 @@ fn write(ctx: &Ctx) -> Result<Response, ApiError> {
 }
 
 /// `POST /api/free?to=<unix>` with a JSON array of selectors.
+#[utoipa::path(
+    post,
+    path = "/api/free",
+    tag = "Metric store",
+    summary = "Free stored samples",
+    description = "Deletes the stored sample windows below each selector whose last sample \
+                   ended before `to`. A selector is a path `[cluster, host, level, sublevel]` or a \
+                   prefix of it (`[]`: everything). The answer is plain text `buffers freed: <n>`.",
+    params((
+        "to" = i64,
+        Query,
+        description = "Unix time in seconds: windows ending before it are freed",
+    )),
+    request_body(
+        content = Vec<Vec<String>>,
+        content_type = "application/json",
+        description = "The selectors, e.g. `[[\"cluster\", \"host\"]]`",
+    ),
+    responses(
+        (status = 200, description = "How many buffers were freed", body = String, content_type = "text/plain",
+            example = "buffers freed: 0\n"),
+        (status = 400, description = "`to` is missing or not an integer, or the body is not an array of string arrays", body = ErrorResponse),
+        Unauthorized,
+        CrossSiteRefused,
+        BodyTooLarge,
+        (status = 500, description = "The database failed", body = ErrorResponse),
+    ),
+)]
 fn free(ctx: &Ctx) -> Result<Response, ApiError> {
     let to = ctx
         .query_value("to")
@@ -133,6 +197,27 @@ fn free(ctx: &Ctx) -> Result<Response, ApiError> {
 }
 
 /// `GET /api/debug[?selector=a:b]`.
+#[utoipa::path(
+    get,
+    path = "/api/debug",
+    tag = "Metric store",
+    summary = "Stored structure",
+    description = "What is stored below a level, for debugging: `{\"data\": level}`, where a \
+                   level maps each metric to its stored parts and each child level to its own \
+                   object. The shape is not a stable interface.",
+    params((
+        "selector" = Option<String>,
+        Query,
+        description = "The level as `cluster[:host[:level[:sublevel]]]`; absent or empty: everything",
+    )),
+    responses(
+        (status = 200, description = "The stored structure", body = Object,
+            example = json!({"data": {}})),
+        (status = 400, description = "Nothing is stored below the selector, or it has more than four names", body = ErrorResponse),
+        Unauthorized,
+        (status = 500, description = "The database failed", body = ErrorResponse),
+    ),
+)]
 fn debug(ctx: &Ctx) -> Result<Response, ApiError> {
     let selector: Vec<String> = ctx
         .query_value("selector")

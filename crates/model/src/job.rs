@@ -12,7 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::cluster::Unit;
 
 /// The twelve job states (docs/jobs.md#job-states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case", description = "The state of a job.")]
 pub enum JobState {
     BootFail,
     Cancelled,
@@ -91,47 +92,59 @@ where
 }
 
 /// One node of a job. Unknown keys are rejected like everywhere in strictly decoded bodies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// In a request every key may be missing or `null` (empty); responses leave out the empty
+/// optional parts and never contain `null` here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resource {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub hostname: String,
     #[serde(
         default,
         deserialize_with = "null_as_default",
         skip_serializing_if = "String::is_empty"
     )]
+    #[schema(nullable)]
     pub configuration: String,
     #[serde(
         default,
         deserialize_with = "null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
+    #[schema(nullable)]
     pub hwthreads: Vec<i64>,
     #[serde(
         default,
         deserialize_with = "null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
+    #[schema(nullable)]
     pub accelerators: Vec<String>,
 }
 
 /// A tag attached to a job. `scope` is `global`, `admin` or a username; `id` is 0 when unknown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Responses always carry all four keys; in a start request each may be missing or `null`
+/// (empty, 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tag {
     #[serde(rename = "type", default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub kind: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub scope: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub id: i64,
 }
 
 /// Statistics of one metric over a whole job, as the archive records them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobStatistics {
     pub unit: Unit,
@@ -141,7 +154,7 @@ pub struct JobStatistics {
 }
 
 /// A job running at the same time on a shared node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobLink {
     pub id: String,
@@ -151,12 +164,13 @@ pub struct JobLink {
 
 /// Jobs sharing nodes with this one. The REST API never computes them: always
 /// `{"items":null,"count":0}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConcurrentJobs {
     #[serde(default)]
     pub items: Option<Vec<JobLink>>,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub count: i64,
 }
 
@@ -166,8 +180,9 @@ fn is_zero(value: &i64) -> bool {
 
 /// A job as the REST API returns it (docs/jobs.md#job-json). Integers are `i64` whatever their Go
 /// width: the JSON is the same and rows of foreign databases always fit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(description = "A job. Keys that are not required are left out when empty or 0.")]
 pub struct Job {
     pub cluster: String,
     pub sub_cluster: String,
@@ -180,11 +195,15 @@ pub struct Job {
     /// Tags visible to the caller.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+    #[schema(required = true)]
     pub resources: Option<Vec<Resource>>,
     /// Never loaded by the REST read paths, so always `null` in responses.
+    #[schema(required = true)]
     pub energy_footprint: Option<BTreeMap<String, f64>>,
+    #[schema(required = true)]
     pub footprint: Option<BTreeMap<String, f64>>,
     /// `null` where a route does not load it.
+    #[schema(required = true)]
     pub meta_data: Option<BTreeMap<String, String>>,
     pub concurrent_jobs: ConcurrentJobs,
     pub energy: f64,
@@ -204,9 +223,11 @@ pub struct Job {
     pub num_hwthreads: i64,
     pub num_nodes: i64,
     /// Only the archive has statistics.
+    #[schema(required = true)]
     pub statistics: Option<BTreeMap<String, JobStatistics>>,
     /// The database id; absent for a job not stored yet.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64, required = false)]
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "is_zero")]
     pub submit_time: i64,
@@ -221,8 +242,15 @@ pub struct Job {
 /// (computed by archiving), `requestedMemory` (no column) and `jobState` (forced to
 /// `running`). `submitTime` is stored (docs/compatibility.md#submittime-is-stored), `footprint` is
 /// stored verbatim like the reference does.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(
+    description = "A job to start. Every key is optional and `null` keeps its default \
+    (`shared`: `none`, `monitoringStatus`: 1, others empty or 0); unknown keys are refused. \
+    `id`, `statistics`, `concurrentJobs`, `energyFootprint`, `requestedMemory` and `jobState` \
+    are type-checked and ignored (the job starts `running`). The 32-bit counts refuse larger \
+    values."
+)]
 pub struct StartJobRequest {
     #[serde(default)]
     pub cluster: Option<String>,

@@ -9,32 +9,49 @@ use serde::Deserialize;
 
 use cc_gocompat::null_as_default;
 
-/// The body of `POST|PUT /api/nodestate/` (and later `/api/healthcheck`), decoded strictly.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+/// The body of `POST|PUT /api/nodestate/` and `POST /api/healthcheck`, decoded strictly: every
+/// field may be absent or `null` (then empty or zero); unknown fields are refused.
+#[derive(Debug, Default, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeStateUpdate {
     /// Not validated: an unknown cluster only means no node can be registered.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub cluster: String,
+    /// The reported nodes.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub nodes: Vec<NodePayload>,
 }
 
-#[derive(Debug, Default, PartialEq, Deserialize)]
+/// One node as the batch system reports it.
+#[derive(Debug, Default, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NodePayload {
+    /// The node's host name.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub hostname: String,
+    /// The batch system's states of the node (`allocated`, `reserved`, `idle`, `mixed`, `down`,
+    /// anything else counts as unknown), case-insensitive.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub states: Vec<String>,
+    /// Allocated cores.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub cpus_allocated: i64,
-    /// MB.
+    /// Allocated memory in MB.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub memory_allocated: i64,
+    /// Allocated accelerators.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub gpus_allocated: i64,
+    /// Jobs running on the node.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     pub jobs_running: i64,
 }
 

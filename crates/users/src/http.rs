@@ -3,11 +3,17 @@
 
 use cc_auth::Role;
 use cc_gocompat::null_as_default;
+use cc_web::openapi::{BodyTooLarge, ErrorResponse, Unauthorized};
 use cc_web::{decode_strict, json_response, ApiError, Ctx, Response, Route};
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::user::{list_users, update_user, UserError, UserRecord, UserUpdate};
+
+/// The OpenAPI description of this crate's routes (docs/api.md#openapi-document).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get_users, update_user_roles_or_projects))]
+pub struct ApiDoc;
 
 /// The `/api` user routes.
 pub static API_ROUTES: &[Route] = &[
@@ -70,15 +76,32 @@ fn require_admin(ctx: &Ctx, refusal: &'static str) -> Result<(), UsersRouteError
 
 /// A user as `GET /api/users/` shows it: NULL texts become `""`, a `null` list
 /// stays `null`, and `authType`/`authSource` are always 0 like cc-backend's.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(
+    as = User,
+    description = "A user. Unset names and e-mail addresses are empty strings; unset role and \
+                   project lists are `null`."
+)]
 struct UserJson<'a> {
+    /// The login name.
+    #[schema(value_type = String)]
     username: &'a str,
+    /// The display name (`""` when unset).
+    #[schema(value_type = String)]
     name: &'a str,
+    /// The e-mail address (`""` when unset).
+    #[schema(value_type = String)]
     email: &'a str,
+    /// The roles (`admin`, `support`, `manager`, `user`, `api`); `null` when never set.
+    #[schema(value_type = Option<Vec<String>>, required = true)]
     roles: Option<&'a [String]>,
+    /// The projects a manager manages; `null` when never set.
+    #[schema(value_type = Option<Vec<String>>, required = true)]
     projects: Option<&'a [String]>,
+    /// Always 0.
     #[serde(rename = "authType")]
     auth_type: u8,
+    /// Always 0.
     #[serde(rename = "authSource")]
     auth_source: u8,
 }
@@ -99,6 +122,25 @@ impl<'a> From<&'a UserRecord> for UserJson<'a> {
 
 /// `GET /api/users/[?not-just-user=true]`: every user, or only those with more than the `user`
 /// role (admin only).
+#[utoipa::path(
+    get,
+    path = "/api/users/",
+    tag = "User",
+    summary = "List users",
+    description = "Every user, or with `not-just-user=true` only those with a role other than \
+                   `user`. Only for tokens with the admin role.",
+    params((
+        "not-just-user" = Option<String>,
+        Query,
+        description = "`true`: only users with more than the `user` role; any other value is ignored",
+    )),
+    responses(
+        (status = 200, description = "The users", body = Vec<UserJson>),
+        Unauthorized,
+        (status = 403, description = "The token's user is not an admin", body = ErrorResponse),
+        (status = 500, description = "The database failed", body = ErrorResponse),
+    ),
+)]
 fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
     require_admin(ctx, "only admins are allowed to fetch a list of users")?;
     let special_only = ctx.query_value("not-just-user").as_deref() == Some("true");
@@ -108,20 +150,32 @@ fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
     json_response(StatusCode::OK, &users)
 }
 
-#[derive(Deserialize)]
+/// One change of a user: the first non-empty field of `add-role`, `remove-role`, `add-project`,
+/// `remove-project` (in this order) is applied, the others are ignored. Absent, `null` and `""`
+/// fields are empty; unknown fields are refused.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UserUpdate)]
 struct UserUpdateBody {
+    /// A role to add.
     #[serde(rename = "add-role", default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     add_role: String,
+    /// A role to remove.
     #[serde(rename = "remove-role", default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     remove_role: String,
+    /// A project to add.
     #[serde(rename = "add-project", default, deserialize_with = "null_as_default")]
+    #[schema(nullable)]
     add_project: String,
+    /// A project to remove.
     #[serde(
         rename = "remove-project",
         default,
         deserialize_with = "null_as_default"
     )]
+    #[schema(nullable)]
     remove_project: String,
 }
 
@@ -143,12 +197,42 @@ impl UserUpdateBody {
     }
 }
 
-#[derive(Serialize)]
+/// A success message.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UserUpdateMessage, example = json!({"msg": "Add Role Success for user alice"}))]
 struct Message {
+    /// What was done, e.g. `Add Role Success for user alice`.
     msg: String,
 }
 
 /// `POST /api/user/{id}`: adds or removes one role or project of user `{id}` (admin only).
+#[utoipa::path(
+    post,
+    path = "/api/user/{id}",
+    tag = "User",
+    summary = "Change a user's roles or projects",
+    description = "Adds or removes one role or one project of the user. Only for tokens with the \
+                   admin role.",
+    params(("id" = String, Path, description = "The user's login name")),
+    request_body(
+        content = UserUpdateBody,
+        content_type = "application/json",
+        description = "The change; at least one field must be non-empty",
+    ),
+    responses(
+        (status = 200, description = "The change is applied", body = Message),
+        (status = 400, description = "The body is not valid JSON of this shape, or names no change", body = ErrorResponse),
+        Unauthorized,
+        (status = 403, description = "The token's user is not an admin (JSON), or a cross-site write was refused (plain text)",
+            content(
+                (ErrorResponse = "application/json"),
+                (String = "text/plain"),
+            )),
+        BodyTooLarge,
+        (status = 422, description = "The change failed: unknown user, invalid role, role or project already present or absent, or a database failure", body = ErrorResponse),
+        (status = 500, description = "The database could not be opened", body = ErrorResponse),
+    ),
+)]
 fn update_user_roles_or_projects(ctx: &Ctx) -> Result<Response, ApiError> {
     require_admin(ctx, "only admins are allowed to update a user")?;
     let body: UserUpdateBody =

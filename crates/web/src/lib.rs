@@ -7,6 +7,7 @@ mod body_limit;
 mod decode;
 mod deferred;
 mod error;
+pub mod openapi;
 mod platform;
 mod respond;
 mod router;

@@ -5,11 +5,12 @@
 use cc_auth::job_scope;
 use cc_gocompat::parse_int;
 use cc_metricstore::jobdata::JobMetric;
-use cc_model::Job;
+use cc_model::{Job, MetricScope};
 use cc_store::Sql;
+use cc_web::openapi::{BodyTooLarge, CrossSiteRefused, ErrorResponse, Unauthorized};
 use cc_web::{json_response, ApiError, Ctx, Response};
 use http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{decode_request, path_integer};
 use crate::data::{
@@ -18,12 +19,25 @@ use crate::data::{
 };
 use crate::error::{JobsError, LookupError};
 
-#[derive(Serialize)]
-struct JobWithData<D> {
+/// A job and, on request, its data.
+#[derive(Serialize, utoipa::ToSchema)]
+struct JobWithData {
     #[serde(rename = "Meta")]
     meta: Job,
+    /// Metric name → scope name → data; `null` unless `all-metrics=true`.
     #[serde(rename = "Data")]
-    data: D,
+    #[schema(value_type = Option<BTreeMap<String, BTreeMap<String, JobMetric>>>, required = true)]
+    data: Option<JobDataResponse>,
+}
+
+/// A job and the list of its metrics' data.
+#[derive(Serialize, utoipa::ToSchema)]
+struct JobWithMetricList<'a> {
+    #[serde(rename = "Meta")]
+    meta: Job,
+    /// The metrics sorted by name and scope.
+    #[serde(rename = "Data")]
+    data: Vec<NamedMetric<'a>>,
 }
 
 /// The job of `/api/jobs/{id}` with row-level security, its visible tags and its metadata.
@@ -42,6 +56,27 @@ fn each_metric(data: &JobDataResponse) -> impl Iterator<Item = (&str, &str, &Job
 }
 
 /// `GET /api/jobs/{id}[?all-metrics=true]`: the job; its data only with `all-metrics=true`.
+#[utoipa::path(
+    get,
+    path = "/api/jobs/{id}",
+    tag = "Job query",
+    summary = "A job, optionally with its data",
+    description = "The job with its metadata and the tags the caller may see; with \
+        `all-metrics=true` also the data of every metric (core scope for single-node jobs, node \
+        scope otherwise, where available), from the sample store while the job runs and from \
+        its archive afterwards.",
+    params(
+        ("id" = i64, Path, description = "The job's database id."),
+        ("all-metrics" = Option<String>, Query, description = "`true` adds the job's data; any other value is ignored."),
+    ),
+    responses(
+        (status = 200, description = "The job (`Meta`) and its data (`Data`)", body = JobWithData),
+        (status = 400, description = "The id is not an integer", body = ErrorResponse),
+        Unauthorized,
+        (status = 422, description = "No such job visible to the caller, or its cluster is not configured", body = ErrorResponse),
+        (status = 500, description = "Storage failure or the data could not be loaded", body = ErrorResponse),
+    ),
+)]
 pub fn get_job(ctx: &Ctx) -> Result<Response, ApiError> {
     get_job_from(ctx, stored_job_data)
 }
@@ -65,16 +100,45 @@ fn get_job_from(ctx: &Ctx, source_for: SourceFactory) -> Result<Response, ApiErr
     json_response(StatusCode::OK, &JobWithData { meta: job, data })
 }
 
-#[derive(Serialize)]
+/// The body of `POST /api/jobs/{id}`: metric names, `null` for all metrics.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+struct MetricNames(Option<Vec<String>>);
+
+/// One metric of a job at one scope.
+#[derive(Serialize, utoipa::ToSchema)]
 struct NamedMetric<'a> {
     metric: &'a JobMetric,
+    /// The metric's name.
     name: &'a str,
+    /// The scope's name.
+    #[schema(value_type = MetricScope)]
     scope: &'a str,
 }
 
 /// `POST /api/jobs/{id}` with a JSON array of metric names (`null`: all): the job and a list
 /// of its metrics, sorted by name and scope (docs/compatibility.md#sorted-job-data-lists; the reference's
 /// order is random).
+#[utoipa::path(
+    post,
+    path = "/api/jobs/{id}",
+    tag = "Job query",
+    summary = "A job with the data of selected metrics",
+    description = "The job with its metadata and the tags the caller may see, and a list of the \
+        data of the metrics named in the body (`null`: all), sorted by name and scope. Core \
+        scope for single-node jobs, node scope otherwise, where available.",
+    params(("id" = i64, Path, description = "The job's database id.")),
+    request_body(content = MetricNames, content_type = "application/json", description = "Metric names, or `null` for all metrics"),
+    responses(
+        (status = 200, description = "The job (`Meta`) and its metrics (`Data`)", body = JobWithMetricList),
+        (status = 400, description = "The id is not an integer, or the body is not a list of names", body = ErrorResponse),
+        Unauthorized,
+        CrossSiteRefused,
+        BodyTooLarge,
+        (status = 422, description = "No such job visible to the caller, or its cluster is not configured", body = ErrorResponse),
+        (status = 500, description = "Storage failure or the data could not be loaded", body = ErrorResponse),
+    ),
+)]
 pub fn post_job(ctx: &Ctx) -> Result<Response, ApiError> {
     post_job_from(ctx, stored_job_data)
 }
@@ -82,7 +146,7 @@ pub fn post_job(ctx: &Ctx) -> Result<Response, ApiError> {
 fn post_job_from(ctx: &Ctx, source_for: SourceFactory) -> Result<Response, ApiError> {
     let db = ctx.platform.sql()?;
     let job = requested_job(ctx, db.as_ref())?;
-    let metrics: Option<Vec<String>> = decode_request(ctx)?;
+    let MetricNames(metrics) = decode_request(ctx)?;
     let source = source_for(db.as_ref());
     let clusters_dir = ctx.platform.clusters_dir();
     let data = load_for_job_page(source.as_ref(), &clusters_dir, &job, metrics.as_deref())?;
@@ -95,34 +159,43 @@ fn post_job_from(ctx: &Ctx, source_for: SourceFactory) -> Result<Response, ApiEr
         .collect();
     json_response(
         StatusCode::OK,
-        &JobWithData {
+        &JobWithMetricList {
             meta: job,
             data: list,
         },
     )
 }
 
-#[derive(Serialize)]
+/// One metric of a job at one scope.
+#[derive(Serialize, utoipa::ToSchema)]
 struct ScopedMetric<'a> {
+    /// The metric's name.
     name: &'a str,
+    /// The scope's name.
+    #[schema(value_type = MetricScope)]
     scope: &'a str,
     metric: &'a JobMetric,
 }
 
-#[derive(Serialize)]
+/// The metrics of a job, sorted by name and scope.
+#[derive(Serialize, utoipa::ToSchema)]
 struct JobMetrics<'a> {
     #[serde(rename = "jobMetrics")]
     job_metrics: Vec<ScopedMetric<'a>>,
 }
 
-#[derive(Serialize)]
+/// Why the metrics could not be delivered.
+#[derive(Serialize, utoipa::ToSchema)]
 struct FailureMessage {
     message: String,
 }
 
-#[derive(Serialize)]
+/// Either `data` or `error` is set, the other is `null`.
+#[derive(Serialize, utoipa::ToSchema)]
 struct MetricsAnswer<'a> {
+    #[schema(required = true)]
     data: Option<JobMetrics<'a>>,
+    #[schema(required = true)]
     error: Option<FailureMessage>,
 }
 
@@ -149,6 +222,28 @@ fn job_metrics_data(
 /// `GET /api/jobs/metrics/{id}?metric=…&scope=…`: an invalid scope is a 400; everything after
 /// it is answered with 200 and either data or an error message (GraphQL-like, as the
 /// reference).
+#[utoipa::path(
+    get,
+    path = "/api/jobs/metrics/{id}",
+    tag = "Job query",
+    summary = "Selected metrics of a job",
+    description = "The data of the selected metrics of a job at the selected scopes (default: \
+        every metric at the source's default scope), sorted by name and scope. Only the job's \
+        owner or a manager, support or admin may read them. Every failure after the query \
+        parameters were read (invalid id, unknown or foreign job, data not loadable) is answered \
+        with 200 and `error` set.",
+    params(
+        ("id" = i64, Path, description = "The job's database id (a non-integer is answered with 200 and `error`)."),
+        ("metric" = Option<Vec<String>>, Query, explode, description = "Only these metrics (may repeat)."),
+        ("scope" = Option<Vec<MetricScope>>, Query, explode, description = "Only these scopes (may repeat)."),
+    ),
+    responses(
+        (status = 200, description = "The metrics in `data`, or why not in `error`", body = MetricsAnswer),
+        (status = 400, description = "An unknown scope", body = ErrorResponse),
+        Unauthorized,
+        (status = 500, description = "Invalid authentication settings of the server", body = ErrorResponse),
+    ),
+)]
 pub fn job_metrics(ctx: &Ctx) -> Result<Response, ApiError> {
     job_metrics_from(ctx, stored_job_data)
 }

@@ -26,6 +26,27 @@ pub use query::{list_jobs, used_nodes};
 pub use start_stop::{start_job, stop_job};
 pub use tags::{add_tags, delete_tags, remove_tags};
 
+/// The OpenAPI description of this crate's routes (docs/api.md#openapi-document).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    start_stop::start_job,
+    start_stop::stop_job,
+    query::list_jobs,
+    query::used_nodes,
+    tags::add_tags,
+    tags::remove_tags,
+    meta::edit_meta_by_id,
+    meta::edit_meta_by_request,
+    data::job_metrics,
+    delete::delete_job_by_request,
+    delete::delete_job_by_id,
+    delete::delete_jobs_before,
+    data::post_job,
+    data::get_job,
+    tags::delete_tags,
+))]
+pub struct ApiDoc;
+
 /// Job control and query, tags (docs/api.md#main-api-group): the routes of the `/api` group.
 pub static API_ROUTES: &[Route] = &[
     Route::new(Method::POST, "/api/jobs/start_job/", start_job),
@@ -148,9 +169,11 @@ fn job_id_param(ctx: &Ctx) -> Result<i64, JobsError> {
     parse_int(ctx.param("id")).map_err(JobsError::ParseJobId)
 }
 
-/// The first value of the query parameter `key`.
-#[derive(Serialize)]
+/// The `{"msg":…}` body of a successful start or delete.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = JobMessage, example = json!({"msg": "success"}))]
 struct Message<'a> {
+    /// What was done.
     msg: &'a str,
 }
 

@@ -24,38 +24,53 @@ pub use summary::{
 /// metric name → scope → data. Ordered maps, so output is deterministic.
 pub type JobData = BTreeMap<String, BTreeMap<MetricScope, JobMetric>>;
 
-/// The data of one metric at one scope.
-#[derive(Debug, Clone, PartialEq)]
+/// The data of one metric at one scope. `statisticsSeries` is left out when there is none.
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct JobMetric {
     pub unit: Unit,
     /// Seconds between the values of every series.
     pub timestep: i64,
     pub series: Vec<Series>,
+    #[schema(rename = "statisticsSeries", value_type = StatsSeries, required = false)]
     pub statistics_series: Option<StatsSeries>,
 }
 
-/// One host's (or hardware unit's) values; NaN where there is no value.
-#[derive(Debug, Clone, PartialEq)]
+/// One host's (or hardware unit's) values; NaN where there is no value. In JSON every number
+/// has two decimals and a value that is not finite is `null`; `id` is left out when there is
+/// none.
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct Series {
     pub hostname: String,
+    #[schema(value_type = String, required = false)]
     pub id: Option<String>,
     pub statistics: MetricStatistics,
+    #[schema(value_type = Vec<Option<f64>>)]
     pub data: Vec<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// Minimum, average and maximum; `null` where not finite.
+#[derive(Debug, Clone, Copy, PartialEq, Default, utoipa::ToSchema)]
 pub struct MetricStatistics {
+    #[schema(nullable)]
     pub min: f64,
+    #[schema(nullable)]
     pub avg: f64,
+    #[schema(nullable)]
     pub max: f64,
 }
 
-/// Per-time-step statistics over the series of a metric with many series.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Per-time-step statistics over the series of a metric with many series. Values that are not
+/// finite are `null`; `percentiles` is left out when empty.
+#[derive(Debug, Clone, PartialEq, Default, utoipa::ToSchema)]
 pub struct StatsSeries {
+    #[schema(value_type = BTreeMap<String, Vec<Option<f64>>>, required = false)]
     pub percentiles: BTreeMap<String, Vec<f64>>,
+    #[schema(value_type = Option<Vec<Option<f64>>>, required = true)]
     pub mean: Option<Vec<f64>>,
+    #[schema(value_type = Vec<Option<f64>>)]
     pub median: Vec<f64>,
+    #[schema(value_type = Vec<Option<f64>>)]
     pub min: Vec<f64>,
+    #[schema(value_type = Vec<Option<f64>>)]
     pub max: Vec<f64>,
 }

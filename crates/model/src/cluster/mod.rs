@@ -16,7 +16,7 @@ use cc_gocompat::finite_f64;
 pub use load::{load_cluster, load_clusters, parse_cluster, ClusterError};
 pub use scope::{InvalidScope, MetricScope};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Cluster {
     pub name: String,
@@ -24,7 +24,7 @@ pub struct Cluster {
     pub sub_clusters: Vec<SubCluster>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricConfig {
     pub name: String,
@@ -58,7 +58,7 @@ pub struct MetricConfig {
 }
 
 /// Override of a metric's settings for one sub-cluster.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubClusterConfig {
     pub name: String,
@@ -86,7 +86,7 @@ pub struct SubClusterConfig {
     pub remove: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unit {
     pub base: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -94,7 +94,7 @@ pub struct Unit {
 }
 
 /// A hardware capability such as the peak flop rate.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MetricValue {
     #[serde(default)]
     pub unit: Unit,
@@ -102,10 +102,12 @@ pub struct MetricValue {
     pub value: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubCluster {
     pub name: String,
+    /// A host list such as `a[0001-0064]`, or `*` for every host not listed elsewhere.
+    #[schema(value_type = String)]
     pub nodes: Nodes,
     pub processor_type: String,
     pub topology: Topology,
@@ -128,7 +130,7 @@ pub struct SubCluster {
 }
 
 /// Hardware-thread ids of a node, grouped by the hardware unit they belong to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Topology {
     pub node: Vec<i64>,
@@ -143,7 +145,7 @@ pub struct Topology {
     pub accelerators: Vec<Accelerator>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Accelerator {
     pub id: String,
     /// Device family, e.g. `Nvidia GPU`.
@@ -174,6 +176,27 @@ pub enum Footprint {
     Min,
     Max,
 }
+
+/// The OpenAPI schema of an enumeration written as one of `values`; utoipa's derive cannot
+/// spell the empty name these enums use for "none".
+macro_rules! string_enum_schema {
+    ($type:ty, $values:expr) => {
+        impl utoipa::PartialSchema for $type {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some($values))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $type {}
+    };
+}
+
+string_enum_schema!(Aggregation, ["", "sum", "avg"]);
+string_enum_schema!(Footprint, ["", "avg", "min", "max"]);
+string_enum_schema!(EnergyKind, ["", "power", "energy"]);
 
 impl Footprint {
     pub fn is_none(&self) -> bool {

@@ -9,9 +9,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// way the reference does (node > socket > memoryDomain > core > hwthread > accelerator):
 /// `native.max(requested)` is the scope at which a metric can be delivered. Accelerator ranks
 /// below hwthread because no conversion between the two exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub enum MetricScope {
     Accelerator,
+    #[schema(rename = "hwthread")]
     HwThread,
     Core,
     MemoryDomain,

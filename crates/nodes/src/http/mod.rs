@@ -14,6 +14,16 @@ use crate::machine_state::{MachineStateError, MACHINE_STATE_ENABLED};
 
 pub use node_state::update_node_states;
 
+/// The OpenAPI description of this crate's routes (docs/api.md#openapi-document).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    clusters::get_clusters,
+    node_state::update_node_states,
+    machine_state::get_machine_state,
+    machine_state::put_machine_state,
+))]
+pub struct ApiDoc;
+
 /// `GET /api/clusters/`.
 pub static CLUSTER_ROUTES: &[Route] = &[Route::new(
     Method::GET,

@@ -1,6 +1,7 @@
 //! `POST|PUT /api/nodestate/` and `POST /api/healthcheck`.
 
 use cc_model::ClusterError;
+use cc_web::openapi::{BodyTooLarge, CrossSiteRefused, ErrorResponse, Unauthorized};
 use cc_web::{decode_strict, unix_now, ApiError, Ctx, Response};
 
 use super::NodesError;
@@ -11,6 +12,29 @@ use crate::node_state::{record_node_states, NodeStateUpdate};
 /// 200 with an empty body and no Content-Type, as in cc-backend; hosts that cannot be registered
 /// are logged, not an error. Unlike cc-backend, a storage failure is a 500 rather than a logged
 /// 200, so the batch system learns that nothing was stored.
+#[utoipa::path(
+    method(post, put),
+    path = "/api/nodestate/",
+    tag = "Nodes",
+    summary = "Update node states",
+    description = "Records the scheduler state of each reported node together with its health, \
+                   derived from the samples in the metric store. Nodes not known yet are \
+                   registered when they belong to a sub-cluster of the cluster; others are skipped. \
+                   Success is an empty body without Content-Type.",
+    request_body(
+        content = NodeStateUpdate,
+        content_type = "application/json",
+        description = "The cluster and its nodes' states",
+    ),
+    responses(
+        (status = 200, description = "The states are stored (empty body)"),
+        (status = 400, description = "The body is not valid JSON of this shape", body = ErrorResponse),
+        Unauthorized,
+        CrossSiteRefused,
+        BodyTooLarge,
+        (status = 500, description = "The cluster configuration or the database failed", body = ErrorResponse),
+    ),
+)]
 pub fn update_node_states(ctx: &Ctx) -> Result<Response, ApiError> {
     let update: NodeStateUpdate =
         decode_strict(ctx.request.body()).map_err(NodesError::ParseBody)?;

@@ -9,6 +9,6 @@ mod user;
 
 pub use password::{hash_password, verify_password, HashError};
 pub use user::{
-    add_user, delete_user, get_user, list_users, update_user, NewUser, UserError, UserRecord,
-    UserUpdate,
+    add_user, delete_user, get_user, list_users, set_password, update_user, NewUser, UserError,
+    UserRecord, UserUpdate,
 };

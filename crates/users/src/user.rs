@@ -118,6 +118,8 @@ pub enum UserError {
     NoRoles,
     #[error("only API users are allowed to have a blank password (login will be impossible)")]
     BlankPassword,
+    #[error("the new password is empty")]
+    EmptyPassword,
     #[error("only managers require a project (can be changed later)")]
     ProjectWithoutManagerRole,
     #[error("managers require a project to manage (can be changed later)")]
@@ -257,6 +259,19 @@ pub fn add_user(db: &dyn Sql, user: &NewUser) -> Result<(), UserError> {
         ],
     )?;
     Ok(())
+}
+
+/// Replaces a user's password with the bcrypt hash of `password`; false when there is no such
+/// user. An empty password is refused: only `add_user` creates users without one.
+pub fn set_password(db: &dyn Sql, username: &str, password: &str) -> Result<bool, UserError> {
+    if password.is_empty() {
+        return Err(UserError::EmptyPassword);
+    }
+    db.execute(
+        "UPDATE hpc_user SET password = ? WHERE username = ?",
+        &[Value::from(hash_password(password)?), username.into()],
+    )?;
+    Ok(db.changes() > 0)
 }
 
 /// Deletes a user (their `configuration` rows cascade); false when there was none.

@@ -29,6 +29,14 @@ enum Command {
     Add(AddArgs),
     /// List all users, one per line: username, roles, projects, name, email (tab-separated).
     List,
+    /// Set a user's password, read from standard input unless --password is given.
+    Passwd {
+        /// Username.
+        username: String,
+        /// The new password (standard input keeps it out of the shell history and process list).
+        #[arg(long)]
+        password: Option<String>,
+    },
     /// Delete a user (their stored UI configuration goes with them).
     Delete {
         /// Username.
@@ -79,6 +87,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 println!("{}", list_line(&user));
             }
         }
+        Command::Passwd { username, password } => {
+            let password = match password {
+                Some(password) => password,
+                None => password_from_stdin()?,
+            };
+            let db = open_existing(&args.db)?;
+            if !cc_users::set_password(&db, &username, &password)
+                .with_context(|| format!("changing the password of {username} failed"))?
+            {
+                bail!("no user named {username:?}");
+            }
+            println!("Password of {username} changed");
+        }
         Command::Delete { username } => {
             let db = open_existing(&args.db)?;
             if !cc_users::delete_user(&db, &username)? {
@@ -88,6 +109,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 fn open(path: &Path) -> anyhow::Result<NativeSql> {

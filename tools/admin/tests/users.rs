@@ -1,7 +1,8 @@
 //! Runs `cc-admin user …` end to end on a temporary database.
 
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use cc_store::native::NativeSql;
 
@@ -143,6 +144,52 @@ fn invalid_users_are_refused_with_reasons() {
         assert!(error.contains(expected), "{args:?}: {error}");
     }
     assert_eq!(succeed(&db, &["list"]), "alice\tuser\t\t\t\n");
+}
+
+#[test]
+fn changes_passwords_from_the_flag_or_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sqlite_db.db");
+    succeed(
+        &db,
+        &["add", "alice", "--roles", "user", "--password", "old"],
+    );
+    let stored = || {
+        let conn = NativeSql::open(&db).unwrap();
+        cc_users::get_user(&conn, "alice")
+            .unwrap()
+            .password
+            .unwrap()
+    };
+
+    assert_eq!(
+        succeed(&db, &["passwd", "alice", "--password", "flag pass"]),
+        "Password of alice changed\n"
+    );
+    assert!(cc_users::verify_password("flag pass", &stored()));
+    assert!(!cc_users::verify_password("old", &stored()));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cc-admin"))
+        .args(["user", "passwd", "alice", "--db"])
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    assert!(cc_users::verify_password("from stdin", &stored()));
+
+    let empty = fail(&db, &["passwd", "alice", "--password", ""]);
+    assert!(empty.contains("the new password is empty"), "{empty}");
+    let missing = fail(&db, &["passwd", "bob", "--password", "x"]);
+    assert!(missing.contains(r#"no user named "bob""#), "{missing}");
+    assert!(cc_users::verify_password("from stdin", &stored()));
 }
 
 #[test]

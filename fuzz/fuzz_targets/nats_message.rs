@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 const MAX_EVENT_BYTES: usize = 4096;
 
 fuzz_target!(|payload: &[u8]| {
-    let lines = payload.split(|&b| b == b'\n').count();
+    // A lone carriage return starts another entry for the line-protocol decoder, so entries are
+    // bounded by line feeds and carriage returns together.
+    let lines = payload.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
     for kind in [EventKind::Job, EventKind::NodeState] {
         let decoded = decode_events(kind, payload, MAX_EVENT_BYTES);
         assert!(decoded.events.len() + decoded.dropped.len() <= lines + 1);

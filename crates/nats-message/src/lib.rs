@@ -296,6 +296,29 @@ mod tests {
         ));
     }
 
+    /// Found by the `nats_message` fuzz target: a lone carriage return after a bad timestamp
+    /// starts another entry for the line-protocol decoder (as it does for `/api/write`), so one
+    /// physical line can be dropped twice. Nothing is forwarded, every entry is accounted for,
+    /// and the entries are bounded by the line and carriage-return count.
+    #[test]
+    fn lone_carriage_returns_are_dropped_entries_of_their_own() {
+        let payload = include_bytes!("../tests/fixtures/lone-carriage-returns.bin");
+        let decoded = decode_events(EventKind::Job, payload, 4096);
+        assert!(decoded.events.is_empty());
+        let reasons: Vec<String> = decoded.dropped.iter().map(ToString::to_string).collect();
+        assert_eq!(reasons.len(), 6, "{reasons:#?}");
+        assert!(reasons[2].contains("invalid timestamp"), "{reasons:#?}");
+        assert!(
+            reasons[3].contains(r"invalid character '\r' found at start of measurement name"),
+            "{reasons:#?}"
+        );
+        let boundaries = payload
+            .iter()
+            .filter(|&&b| b == b'\n' || b == b'\r')
+            .count();
+        assert!(reasons.len() <= boundaries + 1);
+    }
+
     #[test]
     fn start_and_stop_of_a_job_share_a_worker() {
         let stop =

@@ -7,13 +7,13 @@
 //! Run with `cargo bench -p cc-spin-e2e --bench nats` (needs `nats-server` on PATH).
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cc_spin_e2e::{
-    binary, get, rss_kib, send, unix_now, workspace_root, Keys, Runner, RunnerConfig,
+    binary, free_port, get, rss_kib, send, unix_now, workspace_root, Keys, Runner, RunnerConfig,
 };
 use serde_json::{json, Value};
 
@@ -26,13 +26,6 @@ const MEMORY_EVENTS: i64 = 100_000;
 /// Events published before waiting for the bridge to receive them: core NATS drops messages for a
 /// subscriber that falls too far behind, so the flood is paced by what the bridge has taken.
 const MEMORY_CHUNK: i64 = 2_000;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 struct Killed(Child);
 
@@ -70,6 +63,17 @@ fn completed(state: &std::path::Path) -> i64 {
         |row| row.get(0),
     )
     .unwrap_or(0)
+}
+
+/// One line: `count` items through the bridge and directly, as rates and their ratio.
+fn print_rates(what: &str, count: i64, bridged: Duration, direct_label: &str, direct: Duration) {
+    let rate = |elapsed: Duration| count as f64 / elapsed.as_secs_f64();
+    println!(
+        "{what}: bridge {:.0}/s, {direct_label} {:.0}/s, ratio {:.2}",
+        rate(bridged),
+        rate(direct),
+        rate(bridged) / rate(direct)
+    );
 }
 
 fn main() {
@@ -189,13 +193,12 @@ fn main() {
             });
         }
     });
-    let direct = started.elapsed();
-    let rate = |elapsed: Duration| PAIRS as f64 / elapsed.as_secs_f64();
-    println!(
-        "start+stop pairs: bridge {:.0}/s, direct REST ({REST_CLIENTS} clients) {:.0}/s, ratio {:.2}",
-        rate(bridged),
-        rate(direct),
-        rate(bridged) / rate(direct)
+    print_rates(
+        "start+stop pairs",
+        PAIRS,
+        bridged,
+        &format!("direct REST ({REST_CLIENTS} clients)"),
+        started.elapsed(),
     );
 
     // 3. metric lines: through a metric subject, then direct writes of the same bodies.
@@ -231,13 +234,12 @@ fn main() {
         );
         assert!(reply.status < 300, "{}", reply.text());
     }
-    let direct = started.elapsed();
-    let rate = |elapsed: Duration| lines as f64 / elapsed.as_secs_f64();
-    println!(
-        "metric lines ({LINES_PER_MESSAGE} per message): bridge {:.0}/s, direct /api/write (1 client) {:.0}/s, ratio {:.2}",
-        rate(bridged),
-        rate(direct),
-        rate(bridged) / rate(direct)
+    print_rates(
+        &format!("metric lines ({LINES_PER_MESSAGE} per message)"),
+        lines,
+        bridged,
+        "direct /api/write (1 client)",
+        started.elapsed(),
     );
 
     // 4. the bridge's memory after warming up (above) and after 100,000 more job events.

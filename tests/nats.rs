@@ -5,13 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use cc_spin_e2e::{binary, get, wait_until, workspace_root, Keys, Reply, Runner, RunnerConfig};
+use cc_spin_e2e::{
+    binary, free_port, get, wait_until, workspace_root, Keys, Reply, Runner, RunnerConfig,
+};
 use serde_json::{json, Value};
 
 const JOB_SUBJECT: &str = "cc.job.event";
@@ -22,13 +24,6 @@ const TS: &str = "1234567890000000000";
 
 // ---------------------------------------------------------------------------------------------
 // nats-server
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
 
 fn nats_server_binary() -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {

@@ -76,6 +76,7 @@ fn start_native_server(keys: &Keys, state_dir: &std::path::Path) -> SocketAddr {
         variables: HashMap::from([("jwt_public_key".to_owned(), keys.public.clone())]),
         state_dir: state_dir.to_path_buf(),
         clusters_dir: workspace_root().join("clusters"),
+        taggers_dir: workspace_root().join("taggers"),
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();

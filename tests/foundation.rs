@@ -278,6 +278,7 @@ mod native {
             variables: HashMap::from([("jwt_public_key".to_owned(), keys.public.clone())]),
             state_dir: state.path().to_path_buf(),
             clusters_dir: workspace_root().join("clusters"),
+            taggers_dir: workspace_root().join("taggers"),
         };
         let request = http::Request::builder()
             .uri(format!("/api/clusters/{query}"))

@@ -30,6 +30,10 @@ impl Platform for NoStores {
     fn clusters_dir(&self) -> PathBuf {
         PathBuf::from("/nonexistent")
     }
+
+    fn taggers_dir(&self) -> PathBuf {
+        PathBuf::from("/nonexistent")
+    }
 }
 
 const METHODS: [Method; 6] = [

@@ -7,6 +7,7 @@ mod error;
 mod groups;
 mod ip;
 mod keys;
+pub mod session;
 mod token;
 mod user;
 

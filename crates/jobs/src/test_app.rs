@@ -44,6 +44,7 @@ impl App {
             variables: HashMap::from([(Variables::JWT_PUBLIC_KEY.to_owned(), public)]),
             state_dir: state.path().to_owned(),
             clusters_dir,
+            taggers_dir: state.path().join("taggers"),
         };
         App {
             _state: state,

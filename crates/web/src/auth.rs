@@ -1,5 +1,6 @@
+use cc_auth::session::{self, SessionError, SessionKey};
 use cc_auth::{
-    authorize, parse_address_list, Group, IpPolicy, PublicKey, User, VerifiedSignatures,
+    authorize, parse_address_list, AuthError, Group, IpPolicy, PublicKey, User, VerifiedSignatures,
 };
 use std::cell::OnceCell;
 
@@ -72,7 +73,7 @@ fn address_list(platform: &dyn Platform, name: &str) -> Result<Vec<String>, ApiE
         .map(Option::unwrap_or_default)
 }
 
-fn verification_key(platform: &dyn Platform) -> Result<Option<PublicKey>, ApiError> {
+pub fn verification_key(platform: &dyn Platform) -> Result<Option<PublicKey>, ApiError> {
     platform
         .variable(Variables::JWT_PUBLIC_KEY)
         .map(|encoded| {
@@ -86,10 +87,44 @@ fn verification_key(platform: &dyn Platform) -> Result<Option<PublicKey>, ApiErr
         .transpose()
 }
 
+/// The client's address for per-client limits: the peer, or what a trusted proxy forwarded.
+pub fn client_address(request: &Request, platform: &dyn Platform) -> Result<String, ApiError> {
+    let policy = IpPolicy::new(
+        Vec::new(),
+        address_list(platform, Variables::TRUSTED_PROXIES)?,
+    );
+    Ok(policy.client_address(request.headers()))
+}
+
+/// The user of a `/config` or `/frontend` request: the live session its `session` cookie names
+/// (docs/auth.md#sessions). A cookie this app did not sign is refused with cc-backend's codec
+/// text; an expired or broken session also expires the cookie.
+fn session_user(request: &Request, platform: &dyn Platform) -> Result<Option<User>, ApiError> {
+    let Some(cookie) = session::cookie_value(request.headers()) else {
+        return Ok(None);
+    };
+    let refused = |error: SessionError| {
+        let failure = ApiError::new(http::StatusCode::UNAUTHORIZED, error.to_string());
+        match error {
+            SessionError::Expired | SessionError::InvalidData => {
+                failure.with_set_cookie(session::expire_cookie_header())
+            }
+            SessionError::Unknown => ApiError::from(AuthError::Unauthorized)
+                .with_set_cookie(session::expire_cookie_header()),
+            SessionError::Store(store) => ApiError::from(store),
+            _ => failure,
+        }
+    };
+    let key = SessionKey::from_base64(platform.variable(Variables::SESSION_KEY).as_deref())
+        .map_err(refused)?;
+    let kv = platform.kv()?;
+    let session = session::load(kv.as_ref(), &key, cookie, unix_now()).map_err(refused)?;
+    Ok(Some(session.user()))
+}
+
 /// The group's authentication middleware (docs/auth.md#group-role-rules): the JWT of `/api`, the metric store
 /// and `/userapi`, then the IP allow-list (main `/api` group only), then the group's role rule.
-/// `/config` and `/frontend` authenticate by session cookie, which no route uses yet, so they
-/// see no user.
+/// `/config` and `/frontend` authenticate by session cookie only: an API token is no session.
 pub fn authenticate(
     request: &Request,
     platform: &dyn Platform,
@@ -101,7 +136,7 @@ pub fn authenticate(
             let memo = KvSignatureMemo::new(|| platform.kv());
             cc_auth::authenticate(request.headers(), key.as_ref(), unix_now(), &memo)?
         }
-        Group::Config | Group::Frontend => None,
+        Group::Config | Group::Frontend => session_user(request, platform)?,
     };
     if group == Group::Api && user.is_some() {
         let policy = IpPolicy::new(

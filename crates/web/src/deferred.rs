@@ -43,6 +43,7 @@ mod tests {
             variables: HashMap::new(),
             state_dir: std::env::temp_dir(),
             clusters_dir: std::env::temp_dir(),
+            taggers_dir: std::env::temp_dir(),
         };
         let log = Rc::new(Cell::new(String::new()));
         let first = log.clone();

@@ -9,6 +9,8 @@ use crate::Response;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// A `Set-Cookie` to send along (the session group's failures expire a bad session cookie).
+    pub set_cookie: Option<String>,
 }
 
 impl ApiError {
@@ -16,6 +18,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            set_cookie: None,
         }
     }
 
@@ -27,8 +30,22 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
+    pub fn with_set_cookie(mut self, cookie: String) -> Self {
+        self.set_cookie = Some(cookie);
+        self
+    }
+
     pub fn into_response(self) -> Response {
-        error_response(self.status, &self.message)
+        let mut response = error_response(self.status, &self.message);
+        if let Some(cookie) = self
+            .set_cookie
+            .and_then(|cookie| http::HeaderValue::from_str(&cookie).ok())
+        {
+            response
+                .headers_mut()
+                .insert(http::header::SET_COOKIE, cookie);
+        }
+        response
     }
 }
 

@@ -2,11 +2,13 @@
 //! chi's 404/405 rules, the cc-backend error JSON, strict body decoding, group authentication, the
 //! response headers cc-backend adds everywhere, and access to variables and stores via [`Platform`].
 
+pub mod applog;
 mod auth;
 mod body_limit;
 mod decode;
 mod deferred;
 mod error;
+mod form;
 pub mod openapi;
 mod platform;
 mod respond;
@@ -14,7 +16,7 @@ mod router;
 #[cfg(target_arch = "wasm32")]
 mod spin_entry;
 
-pub use auth::authenticate;
+pub use auth::{authenticate, client_address, verification_key};
 pub use body_limit::{
     append_chunk, body_limit, check_declared_length, DEFAULT_JSON_BODY_LIMIT,
     DEFAULT_WRITE_BODY_LIMIT, MAX_REQUEST_BODY_VARIABLE,
@@ -22,9 +24,12 @@ pub use body_limit::{
 pub use decode::decode_strict;
 pub use deferred::{after_response, run_after_response};
 pub use error::{error_response, ApiError};
+pub use form::Form;
 pub use platform::{Platform, Variables};
 pub use respond::{endpoint_not_found, json_response, text_response, with_content_type};
-pub use router::{dispatch, Ctx, Handler, Params, Route};
+pub use router::{
+    add_common_headers, dispatch, is_cross_site_write, is_tls, Ctx, Handler, Params, Route,
+};
 
 #[cfg(feature = "native")]
 pub use platform::native::NativePlatform;

@@ -13,6 +13,10 @@ impl Variables {
     pub const JWT_PRIVATE_KEY: &'static str = "jwt_private_key";
     pub const API_ALLOWED_IPS: &'static str = "api_allowed_ips";
     pub const TRUSTED_PROXIES: &'static str = "trusted_proxies";
+    pub const SESSION_KEY: &'static str = "session_key";
+    pub const SESSION_MAX_AGE: &'static str = "session_max_age";
+    pub const JWT_MAX_AGE: &'static str = "jwt_max_age";
+    pub const ENABLE_JOB_TAGGERS: &'static str = "enable_job_taggers";
 }
 
 pub trait Platform {
@@ -24,6 +28,8 @@ pub trait Platform {
     fn kv(&self) -> Result<Box<dyn Kv>, StoreError>;
     /// The folder holding one `<cluster>/cluster.json` per cluster.
     fn clusters_dir(&self) -> PathBuf;
+    /// The folder holding the tagger rules (`apps/`, `jobclasses/`).
+    fn taggers_dir(&self) -> PathBuf;
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -33,6 +39,8 @@ pub mod spin {
 
     /// Where spin.toml mounts the cluster configuration folder.
     const CLUSTERS_DIR: &str = "/clusters";
+    /// Where spin.toml mounts the tagger rules.
+    const TAGGERS_DIR: &str = "/taggers";
 
     pub struct SpinPlatform;
 
@@ -56,6 +64,10 @@ pub mod spin {
         fn clusters_dir(&self) -> PathBuf {
             PathBuf::from(CLUSTERS_DIR)
         }
+
+        fn taggers_dir(&self) -> PathBuf {
+            PathBuf::from(TAGGERS_DIR)
+        }
     }
 }
 
@@ -72,6 +84,7 @@ pub mod native {
         pub variables: HashMap<String, String>,
         pub state_dir: PathBuf,
         pub clusters_dir: PathBuf,
+        pub taggers_dir: PathBuf,
     }
 
     impl Platform for NativePlatform {
@@ -97,6 +110,10 @@ pub mod native {
 
         fn clusters_dir(&self) -> PathBuf {
             self.clusters_dir.clone()
+        }
+
+        fn taggers_dir(&self) -> PathBuf {
+            self.taggers_dir.clone()
         }
     }
 }

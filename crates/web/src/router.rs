@@ -6,6 +6,7 @@
 use cc_auth::{Group, User};
 use http::{header, HeaderValue, Method, StatusCode};
 
+use crate::applog::{record_failure, Stage};
 use crate::{endpoint_not_found, ApiError, Platform, Request, Response};
 
 pub type Handler = fn(&Ctx) -> Result<Response, ApiError>;
@@ -64,6 +65,11 @@ impl Ctx<'_> {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value)
             .filter(|value| !value.is_empty())
+    }
+
+    /// The form fields (docs/api.md#form-fields).
+    pub fn form(&self) -> Result<crate::Form, ApiError> {
+        crate::Form::parse(self.request)
     }
 
     pub fn param(&self, name: &str) -> &str {
@@ -128,7 +134,7 @@ fn find_route<'r>(routes: &[&'r [Route]], method: &Method, path: &str) -> RouteM
 }
 
 /// CORS as cc-backend configures it: any origin, no credentials.
-fn add_common_headers(response: &mut Response) {
+pub fn add_common_headers(response: &mut Response) {
     let headers = response.headers_mut();
     let fixed = [
         ("access-control-allow-origin", "*"),
@@ -145,7 +151,7 @@ fn add_common_headers(response: &mut Response) {
     }
 }
 
-fn is_tls(request: &Request) -> bool {
+pub fn is_tls(request: &Request) -> bool {
     request
         .headers()
         .get("x-forwarded-proto")
@@ -179,7 +185,7 @@ fn method_not_allowed(allowed: Vec<Method>) -> Response {
     response
 }
 
-fn is_cross_site_write(request: &Request) -> bool {
+pub fn is_cross_site_write(request: &Request) -> bool {
     let safe = [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE];
     !safe.contains(request.method())
         && request
@@ -213,7 +219,7 @@ fn route_request(
     };
     let user = match crate::authenticate(request, platform, group) {
         Ok(user) => user,
-        Err(error) => return error.into_response(),
+        Err(error) => return failed(request, platform, group, Stage::Authentication, error),
     };
     let ctx = Ctx {
         request,
@@ -221,7 +227,21 @@ fn route_request(
         user,
         platform,
     };
-    (route.handler)(&ctx).unwrap_or_else(ApiError::into_response)
+    (route.handler)(&ctx)
+        .unwrap_or_else(|error| failed(request, platform, group, Stage::Handler, error))
+}
+
+/// The answer to a failed request, which the application log records when it is notable
+/// (docs/applog.md#what-is-recorded).
+fn failed(
+    request: &Request,
+    platform: &dyn Platform,
+    group: Group,
+    stage: Stage,
+    error: ApiError,
+) -> Response {
+    record_failure(request, platform, group, stage, &error);
+    error.into_response()
 }
 
 /// Answers one request of a route group: pre-flight and CSRF checks, routing, the group's

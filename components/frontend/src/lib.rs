@@ -3,7 +3,10 @@
 use cc_auth::Group;
 use cc_web::{dispatch, Platform, Request, Response, Route};
 
-static ROUTES: &[&[Route]] = &[];
+static ROUTES: &[&[Route]] = &[
+    cc_users::http::FRONTEND_ROUTES,
+    cc_web::applog::FRONTEND_LOG_ROUTES,
+];
 
 pub fn handle(request: &Request, platform: &dyn Platform) -> Response {
     dispatch(request, platform, Group::Frontend, ROUTES)

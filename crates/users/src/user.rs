@@ -200,8 +200,15 @@ pub fn get_user(db: &dyn Sql, username: &str) -> Result<UserRecord, UserError> {
         .map_or(Err(UserError::NoSuchUser), |row| user_from_row(row))
 }
 
+/// The roles a user can be given, in enum order: every role but `anonymous`.
+pub fn assignable_roles() -> impl Iterator<Item = Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|role| *role != Role::Anonymous)
+}
+
 fn assignable_role(name: &str) -> bool {
-    Role::from_name(name).is_some_and(|role| role != Role::Anonymous)
+    assignable_roles().any(|role| role.as_str() == name)
 }
 
 impl NewUser {

@@ -1,27 +1,69 @@
-//! The HTTP side of cc-users: the `/api` user routes, their table, and the one mapping from their
-//! failures to the API error.
+//! The HTTP side of cc-users: the user routes of the `/api` group (API tokens), of the `/config`
+//! group (admin sessions: user administration) and of the `/frontend` group (any session: tokens
+//! and UI settings), their tables, and the one mapping from their failures to the API error.
+
+mod api;
+mod config;
+mod frontend;
+#[cfg(test)]
+mod test_support;
 
 use cc_auth::Role;
 use cc_gocompat::null_as_default;
-use cc_web::openapi::{BodyTooLarge, ErrorResponse, Unauthorized};
-use cc_web::{decode_strict, json_response, ApiError, Ctx, Response, Route};
+use cc_store::StoreError;
+use cc_web::{json_response, ApiError, Ctx, Form, Response, Route};
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use crate::token::TokenError;
 use crate::user::{list_users, update_user, UserError, UserRecord, UserUpdate};
 
 /// The OpenAPI description of this crate's routes (docs/api.md#openapi-document).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(get_users, update_user_roles_or_projects))]
+#[openapi(paths(
+    api::get_users,
+    api::update_user_roles_or_projects,
+    config::get_roles,
+    config::get_config_users,
+    config::create_user,
+    config::remove_user,
+    config::update_config_user,
+    frontend::get_jwt,
+    frontend::update_configuration,
+))]
 pub struct ApiDoc;
 
 /// The `/api` user routes.
 pub static API_ROUTES: &[Route] = &[
-    Route::new(Method::GET, "/api/users/", get_users),
+    Route::new(Method::GET, "/api/users/", api::get_users),
     Route::new(
         Method::POST,
         "/api/user/{id}",
-        update_user_roles_or_projects,
+        api::update_user_roles_or_projects,
+    ),
+];
+
+/// The `/config` user administration routes.
+pub static CONFIG_ROUTES: &[Route] = &[
+    Route::new(Method::GET, "/config/roles/", config::get_roles),
+    Route::new(Method::GET, "/config/users/", config::get_config_users),
+    Route::new(Method::POST, "/config/users/", config::create_user),
+    Route::new(Method::PUT, "/config/users/", config::create_user),
+    Route::new(Method::DELETE, "/config/users/", config::remove_user),
+    Route::new(
+        Method::POST,
+        "/config/user/{id}",
+        config::update_config_user,
+    ),
+];
+
+/// The `/frontend` routes of a logged-in user: tokens and UI settings.
+pub static FRONTEND_ROUTES: &[Route] = &[
+    Route::new(Method::GET, "/frontend/jwt/", frontend::get_jwt),
+    Route::new(
+        Method::POST,
+        "/frontend/configuration/",
+        frontend::update_configuration,
     ),
 ];
 
@@ -46,36 +88,63 @@ enum UsersRouteError {
         prefix: &'static str,
         error: UserError,
     },
+    /// A new user that breaks a rule: the rule's message alone.
+    #[error("{0}")]
+    InvalidNewUser(UserError),
+    #[error("adding user failed: {0}")]
+    AddUser(UserError),
+    /// A missing user is a 404 (cc-backend answers 200 and deletes nothing).
+    #[error("deleting user failed: {0}")]
+    DeleteUser(UserError),
+    #[error("only admins are allowed to sign JWTs not for themselves")]
+    ForeignToken,
+    #[error("getting user failed: {0}")]
+    GetUser(UserError),
+    #[error("providing JWT failed: {0}")]
+    ProvideJwt(TokenError),
+    #[error("updating configuration failed: {0}")]
+    UpdateConfiguration(StoreError),
 }
 
 impl From<UsersRouteError> for ApiError {
     fn from(error: UsersRouteError) -> Self {
         let status = match &error {
-            UsersRouteError::NotAdmin(_) => StatusCode::FORBIDDEN,
-            UsersRouteError::DecodeRequest(_) | UsersRouteError::NoOperation => {
-                StatusCode::BAD_REQUEST
-            }
-            UsersRouteError::ListUsers(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            UsersRouteError::Update { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            UsersRouteError::NotAdmin(_) | UsersRouteError::ForeignToken => StatusCode::FORBIDDEN,
+            UsersRouteError::DecodeRequest(_)
+            | UsersRouteError::NoOperation
+            | UsersRouteError::InvalidNewUser(_) => StatusCode::BAD_REQUEST,
+            UsersRouteError::DeleteUser(UserError::NoSuchUser)
+            | UsersRouteError::GetUser(UserError::NoSuchUser) => StatusCode::NOT_FOUND,
+            UsersRouteError::Update { .. }
+            | UsersRouteError::AddUser(_)
+            | UsersRouteError::DeleteUser(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            UsersRouteError::ListUsers(_)
+            | UsersRouteError::GetUser(_)
+            | UsersRouteError::ProvideJwt(_)
+            | UsersRouteError::UpdateConfiguration(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())
     }
 }
 
-fn require_admin(ctx: &Ctx, refusal: &'static str) -> Result<(), UsersRouteError> {
-    if ctx
-        .user
+fn is_admin(ctx: &Ctx) -> bool {
+    ctx.user
         .as_ref()
         .is_some_and(|user| user.has_role(Role::Admin))
-    {
+}
+
+/// The handlers' own admin check. In the `/config` group the session authentication has already
+/// refused everyone else with 401, as in cc-backend.
+fn require_admin(ctx: &Ctx, refusal: &'static str) -> Result<(), UsersRouteError> {
+    if is_admin(ctx) {
         Ok(())
     } else {
         Err(UsersRouteError::NotAdmin(refusal))
     }
 }
 
-/// A user as `GET /api/users/` shows it: NULL texts become `""`, a `null` list
-/// stays `null`, and `authType`/`authSource` are always 0 like cc-backend's.
+/// A user as the user lists show it: NULL texts become `""`, a `null` list stays `null`, and
+/// `authType`/`authSource` are always 0 like cc-backend's.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(
     as = User,
@@ -120,28 +189,9 @@ impl<'a> From<&'a UserRecord> for UserJson<'a> {
     }
 }
 
-/// `GET /api/users/[?not-just-user=true]`: every user, or only those with more than the `user`
-/// role (admin only).
-#[utoipa::path(
-    get,
-    path = "/api/users/",
-    tag = "User",
-    summary = "List users",
-    description = "Every user, or with `not-just-user=true` only those with a role other than \
-                   `user`. Only for tokens with the admin role.",
-    params((
-        "not-just-user" = Option<String>,
-        Query,
-        description = "`true`: only users with more than the `user` role; any other value is ignored",
-    )),
-    responses(
-        (status = 200, description = "The users", body = Vec<UserJson>),
-        Unauthorized,
-        (status = 403, description = "The token's user is not an admin", body = ErrorResponse),
-        (status = 500, description = "The database failed", body = ErrorResponse),
-    ),
-)]
-fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
+/// `GET /api/users/` and `GET /config/users/`: every user, or with `not-just-user=true` only those
+/// with more than the `user` role (admin only).
+fn users_response(ctx: &Ctx) -> Result<Response, ApiError> {
     require_admin(ctx, "only admins are allowed to fetch a list of users")?;
     let special_only = ctx.query_value("not-just-user").as_deref() == Some("true");
     let db = ctx.platform.sql()?;
@@ -150,13 +200,14 @@ fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
     json_response(StatusCode::OK, &users)
 }
 
-/// One change of a user: the first non-empty field of `add-role`, `remove-role`, `add-project`,
-/// `remove-project` (in this order) is applied, the others are ignored. Absent, `null` and `""`
-/// fields are empty; unknown fields are refused.
+/// One change of a user, as JSON (`/api`) or form fields (`/config`): the first non-empty field of
+/// `add-role`, `remove-role`, `add-project`, `remove-project` (in this order) is applied, the
+/// others are ignored. In JSON, absent, `null` and `""` fields are empty and unknown fields are
+/// refused.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = UserUpdate)]
-struct UserUpdateBody {
+struct UserUpdateFields {
     /// A role to add.
     #[serde(rename = "add-role", default, deserialize_with = "null_as_default")]
     #[schema(nullable)]
@@ -179,7 +230,16 @@ struct UserUpdateBody {
     remove_project: String,
 }
 
-impl UserUpdateBody {
+impl UserUpdateFields {
+    fn from_form(form: &Form) -> Self {
+        UserUpdateFields {
+            add_role: form.value("add-role").to_owned(),
+            remove_role: form.value("remove-role").to_owned(),
+            add_project: form.value("add-project").to_owned(),
+            remove_project: form.value("remove-project").to_owned(),
+        }
+    }
+
     /// The first non-empty field in this order; the others are ignored.
     fn into_update(self) -> Option<UserUpdate> {
         [
@@ -197,73 +257,48 @@ impl UserUpdateBody {
     }
 }
 
-/// A success message.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = UserUpdateMessage, example = json!({"msg": "Add Role Success for user alice"}))]
-struct Message {
-    /// What was done, e.g. `Add Role Success for user alice`.
-    msg: String,
-}
-
-/// `POST /api/user/{id}`: adds or removes one role or project of user `{id}` (admin only).
-#[utoipa::path(
-    post,
-    path = "/api/user/{id}",
-    tag = "User",
-    summary = "Change a user's roles or projects",
-    description = "Adds or removes one role or one project of the user. Only for tokens with the \
-                   admin role.",
-    params(("id" = String, Path, description = "The user's login name")),
-    request_body(
-        content = UserUpdateBody,
-        content_type = "application/json",
-        description = "The change; at least one field must be non-empty",
-    ),
-    responses(
-        (status = 200, description = "The change is applied", body = Message),
-        (status = 400, description = "The body is not valid JSON of this shape, or names no change", body = ErrorResponse),
-        Unauthorized,
-        (status = 403, description = "The token's user is not an admin (JSON), or a cross-site write was refused (plain text)",
-            content(
-                (ErrorResponse = "application/json"),
-                (String = "text/plain"),
-            )),
-        BodyTooLarge,
-        (status = 422, description = "The change failed: unknown user, invalid role, role or project already present or absent, or a database failure", body = ErrorResponse),
-        (status = 500, description = "The database could not be opened", body = ErrorResponse),
-    ),
-)]
-fn update_user_roles_or_projects(ctx: &Ctx) -> Result<Response, ApiError> {
-    require_admin(ctx, "only admins are allowed to update a user")?;
-    let body: UserUpdateBody =
-        decode_strict(ctx.request.body()).map_err(UsersRouteError::DecodeRequest)?;
-    let update = body.into_update().ok_or(UsersRouteError::NoOperation)?;
+/// Applies the change `fields` names to user `username` (both update routes); the answer is the
+/// success text of the operation, e.g. `Add Role Success`.
+fn apply_update(
+    ctx: &Ctx,
+    username: &str,
+    fields: UserUpdateFields,
+) -> Result<&'static str, ApiError> {
+    let update = fields.into_update().ok_or(UsersRouteError::NoOperation)?;
     let (success, failure) = match update {
         UserUpdate::AddRole(_) => ("Add Role Success", "adding role failed"),
         UserUpdate::RemoveRole(_) => ("Remove Role Success", "removing role failed"),
         UserUpdate::AddProject(_) => ("Add Project Success", "adding project failed"),
         UserUpdate::RemoveProject(_) => ("Remove Project Success", "removing project failed"),
     };
-    let username = ctx.param("id");
     let db = ctx.platform.sql()?;
     update_user(&*db, username, &update).map_err(|error| UsersRouteError::Update {
         prefix: failure,
         error,
     })?;
-    json_response(
-        StatusCode::OK,
-        &Message {
-            msg: format!("{success} for user {username}"),
-        },
-    )
+    Ok(success)
+}
+
+/// A success message.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UserUpdateMessage, example = json!({"msg": "Add Role Success for user alice"}))]
+struct Message {
+    /// What was done, e.g. `Add Role Success for user alice` (`/api`) or `Add Role Success`
+    /// (`/config`).
+    msg: String,
+}
+
+fn message_response(msg: String) -> Result<Response, ApiError> {
+    json_response(StatusCode::OK, &Message { msg })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cc_web::decode_strict;
 
     fn body(json: &str) -> Result<Option<UserUpdate>, String> {
-        decode_strict::<UserUpdateBody>(json.as_bytes()).map(UserUpdateBody::into_update)
+        decode_strict::<UserUpdateFields>(json.as_bytes()).map(UserUpdateFields::into_update)
     }
 
     #[test]
@@ -291,6 +326,29 @@ mod tests {
             Err(r#"json: unknown field "add_role""#.into())
         );
         assert!(body(r#"{"add-role":1}"#).is_err());
+    }
+
+    fn form(query: &str) -> Form {
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(format!("/config/user/alice?{query}"))
+            .body(Vec::new())
+            .unwrap();
+        Form::parse(&request).unwrap()
+    }
+
+    #[test]
+    fn form_fields_follow_the_same_order() {
+        let update = |query| UserUpdateFields::from_form(&form(query)).into_update();
+        assert_eq!(
+            update("remove-project=p&add-project=q&add-role="),
+            Some(UserUpdate::AddProject("q".into()))
+        );
+        assert_eq!(
+            update("remove-role=User&remove-project=p"),
+            Some(UserUpdate::RemoveRole("User".into()))
+        );
+        assert_eq!(update("role=api&project=p"), None);
     }
 
     #[test]

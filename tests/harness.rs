@@ -59,12 +59,19 @@ pub fn binary(name: &str) -> PathBuf {
 pub struct Keys {
     pub public: String,
     pub private: String,
+    /// The `session_key` variable: signs session cookies.
+    pub session: String,
 }
 
 impl Keys {
     pub fn generate() -> Self {
         let (public, private) = cc_auth::generate_key_pair();
-        Self { public, private }
+        let session = cc_auth::session::SessionKey::generate_base64().expect("random bytes");
+        Self {
+            public,
+            private,
+            session,
+        }
     }
 
     pub fn private_key(&self) -> PrivateKey {
@@ -173,6 +180,7 @@ impl RunnerConfig {
             variables: vec![
                 ("jwt_public_key".into(), keys.public.clone()),
                 ("jwt_private_key".into(), keys.private.clone()),
+                ("session_key".into(), keys.session.clone()),
             ],
         }
     }
@@ -383,6 +391,64 @@ impl TestApp {
         self.call("GET", path, token, "")
     }
 
+    /// Creates a local user in the app's database (bcrypt password; empty for none).
+    pub fn add_user(&self, username: &str, password: &str, roles: &[&str], projects: &[&str]) {
+        let db = cc_store::native::NativeSql::open(&self.db_path()).expect("database opens");
+        cc_store::migrate(&db).expect("database migrates");
+        let owned = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
+        cc_users::add_user(
+            &db,
+            &cc_users::NewUser {
+                username: username.into(),
+                password: password.into(),
+                roles: owned(roles),
+                projects: owned(projects),
+                name: String::new(),
+                email: String::new(),
+            },
+        )
+        .unwrap_or_else(|error| panic!("adding {username}: {error}"));
+    }
+
+    /// Logs in through `POST /login` and returns the `Cookie` header value of the new session.
+    pub fn login(&self, username: &str, password: &str) -> String {
+        let reply = self.login_attempt(username, password);
+        assert_eq!(reply.status, 302, "login of {username}: {}", reply.text());
+        session_cookie(&reply).unwrap_or_else(|| panic!("no session cookie: {:?}", reply.headers))
+    }
+
+    /// One `POST /login` with the form fields.
+    pub fn login_attempt(&self, username: &str, password: &str) -> Reply {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("username", username)
+            .append_pair("password", password)
+            .finish();
+        send(
+            "POST",
+            &self.runner.url("/login"),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+    }
+
+    /// One request carrying `cookie` (a `Cookie` header value, e.g. from [`TestApp::login`]) and
+    /// a body of `content_type` (urlencoded forms for the config and frontend routes).
+    pub fn call_with_cookie(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Reply {
+        send(
+            method,
+            &self.runner.url(path),
+            &[("Cookie", cookie), ("Content-Type", content_type)],
+            body.as_bytes(),
+        )
+    }
+
     /// `POST /api/jobs/start_job/` as the adapter.
     pub fn start_job(&self, body: &serde_json::Value) -> Reply {
         self.call(
@@ -402,6 +468,16 @@ impl TestApp {
             &body.to_string(),
         )
     }
+}
+
+/// The `session=…` pair a response's `Set-Cookie` sets, ready for a `Cookie` header.
+pub fn session_cookie(reply: &Reply) -> Option<String> {
+    reply
+        .header_values("set-cookie")
+        .into_iter()
+        .filter_map(|cookie| cookie.split(';').next())
+        .find(|pair| pair.starts_with("session=") && pair.len() > "session=".len())
+        .map(str::to_owned)
 }
 
 /// cc-backend's answer for a path under `/api/` (and the other API prefixes) that no route serves.
@@ -471,8 +547,11 @@ impl Reply {
 }
 
 fn agent() -> ureq::Agent {
+    // Redirects are answers the tests check (login), not something to follow.
     ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into()

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 /// Spin reads application variables from `SPIN_VARIABLE_<NAME>` environment variables.
 const PUBLIC_KEY_VARIABLE: &str = "SPIN_VARIABLE_JWT_PUBLIC_KEY";
 const PRIVATE_KEY_VARIABLE: &str = "SPIN_VARIABLE_JWT_PRIVATE_KEY";
+const SESSION_KEY_VARIABLE: &str = "SPIN_VARIABLE_SESSION_KEY";
 /// The reference's variable name, accepted as a fallback.
 const LEGACY_PRIVATE_KEY_VARIABLE: &str = "JWT_PRIVATE_KEY";
 
@@ -21,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate an Ed25519 key pair for signing and verifying API tokens.
+    /// Generate an Ed25519 key pair for signing and verifying API tokens, and a session cookie key.
     Keygen(keygen::Args),
     /// Mint an API token (JWT) for a user.
     Token(token::Args),

@@ -39,10 +39,17 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// Parses keygen output into (public, private) base64 strings.
+/// Parses keygen output into (public, private) base64 strings; the third line is a session key.
 fn parse_key_lines(text: &str) -> (String, String) {
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
+    let session_key = lines[2]
+        .strip_prefix("SPIN_VARIABLE_SESSION_KEY=")
+        .unwrap_or_else(|| panic!("expected the session key, got {}", lines[2]));
+    assert!(
+        cc_auth::session::SessionKey::from_base64(Some(session_key)).is_ok(),
+        "{session_key}"
+    );
     let value = |line: &str, name: &str| {
         line.strip_prefix(&format!("{name}="))
             .unwrap_or_else(|| panic!("expected {name}=…, got {line}"))

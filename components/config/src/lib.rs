@@ -3,7 +3,11 @@
 use cc_auth::Group;
 use cc_web::{dispatch, Platform, Request, Response, Route};
 
-static ROUTES: &[&[Route]] = &[];
+static ROUTES: &[&[Route]] = &[
+    cc_login::http::NOTICE_ROUTES,
+    cc_users::http::CONFIG_ROUTES,
+    cc_jobs::http::TAGGER_ROUTES,
+];
 
 pub fn handle(request: &Request, platform: &dyn Platform) -> Response {
     dispatch(request, platform, Group::Config, ROUTES)

@@ -20,7 +20,7 @@ pub mod strconv;
 #[cfg(feature = "json")]
 pub use decode::decode_like_go;
 pub use duration::{parse_duration, DurationError};
-pub use float::write_json_float;
+pub use float::{format_float_v, write_json_float};
 #[cfg(feature = "json")]
 pub use json::{finite_f64, null_as_default, to_go_json};
 pub use quote::{quote, quote_byte};

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use cc_applog::{report, Priority};
 use cc_auth::JobScope;
 use cc_metricstore::jobdata::ResampleError;
 use cc_metricstore::jobdata::{
@@ -18,6 +19,7 @@ use cc_store::{in_transaction, Sql, StoreError, Value};
 
 use crate::error::JobsError;
 use crate::repo::{find_by_id, unix_now};
+use crate::tagging::classify_archived_job;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -205,13 +207,28 @@ fn archive(db: &dyn Sql, clusters_dir: &Path, id: i64) -> Result<(), ArchivingFa
     Ok(())
 }
 
-/// Archives the stopped job `id`; a failure is logged and marks the job (monitoring status 2,
-/// also where the reference leaves 1 or crashes: docs/compatibility.md#failed-archiving-is-marked).
-fn archive_stopped_job(db: &dyn Sql, clusters_dir: &Path, id: i64) {
-    if let Err(failure) = archive(db, clusters_dir, id) {
-        eprintln!("archiving job {id} failed: {failure}");
-        if let Err(error) = mark_archiving_failed(db, id) {
-            eprintln!("job {id} could not be marked as failed to archive: {error}");
+/// The component archiving and the automatic tagger runs happen in, the `unit` of what they
+/// report to the application log (docs/applog.md#events-of-other-crates).
+pub(crate) const API_UNIT: &str = "api";
+
+/// Archives the stopped job `id`, then classifies it when `taggers_dir` is given (taggers
+/// enabled: docs/taggers.md#automatic-runs); a failure is reported and marks the job (monitoring
+/// status 2, also where the reference leaves 1 or crashes:
+/// docs/compatibility.md#failed-archiving-is-marked).
+fn archive_stopped_job(db: &dyn Sql, clusters_dir: &Path, taggers_dir: Option<&Path>, id: i64) {
+    match archive(db, clusters_dir, id) {
+        Ok(()) => {
+            if let Some(taggers_dir) = taggers_dir {
+                classify_archived_job(db, taggers_dir, clusters_dir, id);
+            }
+        }
+        Err(failure) => {
+            let message = format!("archiving job {id} failed: {failure}");
+            report(db, Priority::Error, API_UNIT, &message);
+            if let Err(error) = mark_archiving_failed(db, id) {
+                let message = format!("job {id} could not be marked as failed to archive: {error}");
+                report(db, Priority::Error, API_UNIT, &message);
+            }
         }
     }
 }
@@ -235,11 +252,62 @@ fn overdue_job(db: &dyn Sql, now: i64) -> Result<Option<i64>, StoreError> {
 
 /// After a stop's answer: archives the stopped job, then at most one overdue job, so no stopped
 /// job stays unarchived once a later stop arrives.
-pub(crate) fn archive_after_stop(db: &dyn Sql, clusters_dir: &Path, id: i64) {
-    archive_stopped_job(db, clusters_dir, id);
+pub(crate) fn archive_after_stop(
+    db: &dyn Sql,
+    clusters_dir: &Path,
+    taggers_dir: Option<&Path>,
+    id: i64,
+) {
+    archive_stopped_job(db, clusters_dir, taggers_dir, id);
     match overdue_job(db, unix_now()) {
-        Ok(Some(overdue)) if overdue != id => archive_stopped_job(db, clusters_dir, overdue),
+        Ok(Some(overdue)) if overdue != id => {
+            archive_stopped_job(db, clusters_dir, taggers_dir, overdue)
+        }
         Ok(_) => {}
-        Err(error) => eprintln!("looking for jobs awaiting their archive failed: {error}"),
+        Err(error) => {
+            let message = format!("looking for jobs awaiting their archive failed: {error}");
+            report(db, Priority::Error, API_UNIT, &message);
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use cc_applog::{query, LogFilter};
+
+    use super::*;
+    use crate::test_app::{an_hour_ago, App};
+
+    /// The priority, unit and message of every application log entry, oldest first.
+    pub(crate) fn logged(app: &App) -> Vec<(u8, String, String)> {
+        let everything = LogFilter {
+            since_us: 0,
+            lines: cc_applog::MAX_LINES,
+            max_priority: Priority::Debug,
+            search: String::new(),
+        };
+        query(app.db().as_ref(), &everything)
+            .unwrap()
+            .into_iter()
+            .map(|entry| (entry.priority, entry.unit, entry.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_archiving_is_reported_to_the_application_log() {
+        let app = App::api();
+        let start = an_hour_ago();
+        let id = app.start_job(1, start, "");
+        std::fs::remove_dir_all(app.platform.clusters_dir.join("testcluster")).unwrap();
+        app.stop_job(1, start + 300);
+        let failure = load_cluster(&app.platform.clusters_dir, "testcluster").unwrap_err();
+        assert_eq!(
+            logged(&app),
+            [(
+                Priority::Error as u8,
+                API_UNIT.to_owned(),
+                format!("archiving job {id} failed: {failure}")
+            )]
+        );
     }
 }

@@ -13,6 +13,7 @@ mod query;
 mod repo;
 mod start;
 mod stop;
+mod tagging;
 mod tags;
 #[cfg(test)]
 mod test_app;
@@ -24,4 +25,5 @@ pub use meta::{EditMetaRequest, MetaEntry};
 pub use query::{JobQuery, QueryError};
 pub use start::SanityError;
 pub use stop::{StopJobRequest, StopProblem};
+pub use tagging::{tagger_statuses, TaggerError, TaggerStatus};
 pub use tags::{TagError, TagRequest};

@@ -7,6 +7,7 @@ mod delete;
 mod meta;
 mod query;
 mod start_stop;
+mod taggers;
 mod tags;
 
 use cc_gocompat::parse_int;
@@ -24,6 +25,7 @@ pub use delete::{delete_job_by_id, delete_job_by_request, delete_jobs_before};
 pub use meta::{edit_meta_by_id, edit_meta_by_request};
 pub use query::{list_jobs, used_nodes};
 pub use start_stop::{start_job, stop_job};
+pub use taggers::{list_taggers, run_tagger, TAGGER_ROUTES};
 pub use tags::{add_tags, delete_tags, remove_tags};
 
 /// The OpenAPI description of this crate's routes (docs/api.md#openapi-document).
@@ -44,6 +46,8 @@ pub use tags::{add_tags, delete_tags, remove_tags};
     data::post_job,
     data::get_job,
     tags::delete_tags,
+    taggers::list_taggers,
+    taggers::run_tagger,
 ))]
 pub struct ApiDoc;
 

@@ -6,11 +6,13 @@ use cc_web::openapi::{BodyTooLarge, CrossSiteRefused, ErrorResponse, Unauthorize
 use cc_web::{after_response, json_response, ApiError, Ctx, Response};
 use http::StatusCode;
 
+use super::taggers::enabled_taggers_dir;
 use super::{message, parse_body, Message};
 use crate::archive::archive_after_stop;
 use crate::repo::{monitoring, unix_now};
 use crate::start::{checked_job, store_started_job};
 use crate::stop::{stop, StopJobRequest};
+use crate::tagging::tag_started_job;
 
 /// `POST|PUT /api/jobs/start_job/`: 201 `{"msg":"success"}`; the new id is not returned.
 #[utoipa::path(
@@ -22,7 +24,8 @@ use crate::stop::{stop, StopJobRequest};
         the sub-cluster is derived from the first host when not given. Unknown keys are refused; \
         `null` keeps a field's default. `id`, `statistics`, `concurrentJobs`, `energyFootprint`, \
         `requestedMemory` and `jobState` are type-checked and ignored. The requested tags are \
-        attached, created when missing. The new job's id is not returned.",
+        attached, created when missing. With `enable_job_taggers` the application tagger tags \
+        the job from its `jobScript` metadata before the answer. The new job's id is not returned.",
     request_body(content = StartJobRequest, content_type = "application/json", description = "The job to start"),
     responses(
         (status = 201, description = "The job was stored", body = Message,
@@ -42,7 +45,10 @@ pub fn start_job(ctx: &Ctx) -> Result<Response, ApiError> {
     let request = parse_body(ctx)?;
     let job = checked_job(&ctx.platform.clusters_dir(), request)?;
     let db = ctx.platform.sql()?;
-    store_started_job(db.as_ref(), &job, ctx.user.as_ref())?;
+    let id = store_started_job(db.as_ref(), &job, ctx.user.as_ref())?;
+    if let Some(taggers_dir) = enabled_taggers_dir(ctx.platform) {
+        tag_started_job(db.as_ref(), &taggers_dir, id);
+    }
     message(StatusCode::CREATED, "success")
 }
 
@@ -76,7 +82,12 @@ pub fn stop_job(ctx: &Ctx) -> Result<Response, ApiError> {
     if job.monitoring_status != monitoring::DISABLED {
         let id = job.id.unwrap_or_default();
         after_response(move |platform| match platform.sql() {
-            Ok(db) => archive_after_stop(db.as_ref(), &platform.clusters_dir(), id),
+            Ok(db) => archive_after_stop(
+                db.as_ref(),
+                &platform.clusters_dir(),
+                enabled_taggers_dir(platform).as_deref(),
+                id,
+            ),
             Err(error) => eprintln!("archiving job {id} failed: opening the database: {error}"),
         });
     }

@@ -15,7 +15,11 @@ fn app() -> TestApp {
     TestApp::start(|keys| {
         RunnerConfig {
             manifest: workspace_root().join("tests/fixtures/metricstore-spin.toml"),
-            variables: vec![("jwt_public_key".into(), keys.public.clone())],
+            variables: vec![
+                ("jwt_public_key".into(), keys.public.clone()),
+                ("jwt_private_key".into(), keys.private.clone()),
+                ("session_key".into(), keys.session.clone()),
+            ],
         }
         .variable("machine_state_enabled", "true")
     })
@@ -101,6 +105,9 @@ fn generated_requests_get_answers_the_document_allows() {
     let app = app();
     seed(&app);
     let token = app.token("contract", &["admin", "api"]);
+    // The session groups see the cookie, the token groups the token.
+    app.add_user("contract", "c0ntract-pass", &["admin", "api"], &[]);
+    let cookie = app.login("contract", "c0ntract-pass");
     // schemathesis keeps a working directory of its own; not in the repository.
     let scratch = tempfile::tempdir().unwrap();
     let output = Command::new(schemathesis)
@@ -109,6 +116,7 @@ fn generated_requests_get_answers_the_document_allows() {
         .arg(app.runner.url("/swagger/doc.json"))
         .args(["--url", app.runner.base_url.trim_end_matches('/')])
         .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["--header", &format!("Cookie: {cookie}")])
         .args([
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",

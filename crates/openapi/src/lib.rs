@@ -22,6 +22,11 @@ pub fn route_tables() -> Vec<(&'static str, &'static [Route])> {
         ("userapi", cc_jobs::http::USERAPI_ROUTES),
         ("metricstore", cc_metricstore::http::ROUTES),
         ("metricstore", cc_nodes::http::HEALTHCHECK_ROUTES),
+        ("config", cc_users::http::CONFIG_ROUTES),
+        ("config", cc_login::http::NOTICE_ROUTES),
+        ("config", cc_jobs::http::TAGGER_ROUTES),
+        ("frontend", cc_users::http::FRONTEND_ROUTES),
+        ("frontend", cc_web::applog::FRONTEND_LOG_ROUTES),
     ]
 }
 
@@ -75,6 +80,8 @@ pub fn document() -> Document {
     for part in [
         cc_jobs::http::ApiDoc::openapi(),
         cc_users::http::ApiDoc::openapi(),
+        cc_login::http::ApiDoc::openapi(),
+        cc_web::applog::ApiDoc::openapi(),
         cc_metricstore::http::ApiDoc::openapi(),
     ] {
         document.merge(part);

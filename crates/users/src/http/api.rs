@@ -6,7 +6,7 @@ use cc_web::{decode_strict, ApiError, Ctx, Response};
 
 use super::{
     apply_update, message_response, require_admin, users_response, Message, UserJson,
-    UserUpdateFields, UsersRouteError,
+    UserUpdateBody, UsersRouteError,
 };
 
 /// `GET /api/users/[?not-just-user=true]`: every user, or only those with more than the `user`
@@ -44,7 +44,7 @@ pub(super) fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
                    admin role.",
     params(("id" = String, Path, description = "The user's login name")),
     request_body(
-        content = UserUpdateFields,
+        content = UserUpdateBody,
         content_type = "application/json",
         description = "The change; at least one field must be non-empty",
     ),
@@ -64,7 +64,7 @@ pub(super) fn get_users(ctx: &Ctx) -> Result<Response, ApiError> {
 )]
 pub(super) fn update_user_roles_or_projects(ctx: &Ctx) -> Result<Response, ApiError> {
     require_admin(ctx, "only admins are allowed to update a user")?;
-    let fields: UserUpdateFields =
+    let fields: UserUpdateBody =
         decode_strict(ctx.request.body()).map_err(UsersRouteError::DecodeRequest)?;
     let username = ctx.param("id");
     let success = apply_update(ctx, username, fields)?;

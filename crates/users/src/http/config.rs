@@ -8,7 +8,7 @@ use http::StatusCode;
 
 use super::{
     apply_update, message_response, require_admin, users_response, Message, UserJson,
-    UserUpdateFields, UsersRouteError,
+    UserUpdateBody, UsersRouteError,
 };
 use crate::user::{add_user, assignable_roles, delete_user, NewUser, UserError};
 
@@ -195,8 +195,8 @@ pub(super) fn remove_user(ctx: &Ctx) -> Result<Response, ApiError> {
     params(("id" = String, Path, description = "The user's login name")),
     request_body(
         content(
-            (UserUpdateFields = "application/x-www-form-urlencoded"),
-            (UserUpdateFields = "multipart/form-data"),
+            (UserUpdateBody = "application/x-www-form-urlencoded"),
+            (UserUpdateBody = "multipart/form-data"),
         ),
         description = "The change; at least one field must be non-empty",
     ),
@@ -213,7 +213,7 @@ pub(super) fn remove_user(ctx: &Ctx) -> Result<Response, ApiError> {
 )]
 pub(super) fn update_config_user(ctx: &Ctx) -> Result<Response, ApiError> {
     require_admin(ctx, "only admins are allowed to update a user")?;
-    let fields = UserUpdateFields::from_form(&ctx.form()?);
+    let fields = UserUpdateBody::from_form(&ctx.form()?);
     let success = apply_update(ctx, ctx.param("id"), fields)?;
     message_response(success.to_owned())
 }

@@ -207,7 +207,7 @@ fn users_response(ctx: &Ctx) -> Result<Response, ApiError> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = UserUpdate)]
-struct UserUpdateFields {
+struct UserUpdateBody {
     /// A role to add.
     #[serde(rename = "add-role", default, deserialize_with = "null_as_default")]
     #[schema(nullable)]
@@ -230,9 +230,9 @@ struct UserUpdateFields {
     remove_project: String,
 }
 
-impl UserUpdateFields {
+impl UserUpdateBody {
     fn from_form(form: &Form) -> Self {
-        UserUpdateFields {
+        UserUpdateBody {
             add_role: form.value("add-role").to_owned(),
             remove_role: form.value("remove-role").to_owned(),
             add_project: form.value("add-project").to_owned(),
@@ -262,7 +262,7 @@ impl UserUpdateFields {
 fn apply_update(
     ctx: &Ctx,
     username: &str,
-    fields: UserUpdateFields,
+    fields: UserUpdateBody,
 ) -> Result<&'static str, ApiError> {
     let update = fields.into_update().ok_or(UsersRouteError::NoOperation)?;
     let (success, failure) = match update {
@@ -298,7 +298,7 @@ mod tests {
     use cc_web::decode_strict;
 
     fn body(json: &str) -> Result<Option<UserUpdate>, String> {
-        decode_strict::<UserUpdateFields>(json.as_bytes()).map(UserUpdateFields::into_update)
+        decode_strict::<UserUpdateBody>(json.as_bytes()).map(UserUpdateBody::into_update)
     }
 
     #[test]
@@ -339,7 +339,7 @@ mod tests {
 
     #[test]
     fn form_fields_follow_the_same_order() {
-        let update = |query| UserUpdateFields::from_form(&form(query)).into_update();
+        let update = |query| UserUpdateBody::from_form(&form(query)).into_update();
         assert_eq!(
             update("remove-project=p&add-project=q&add-role="),
             Some(UserUpdate::AddProject("q".into()))

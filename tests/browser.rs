@@ -34,8 +34,11 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Saves a full-page PNG of what the tab shows and checks that it is one.
+/// Saves a PNG of the page from its top (the window is tall enough for the whole admin page) and
+/// checks that it is one.
 fn screenshot(tab: &Tab, dir: &Path, name: &str) {
+    tab.evaluate("window.scrollTo(0, 0)", false)
+        .expect("scrolled to the top");
     let png = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap_or_else(|error| panic!("screenshot {name}: {error}"));
@@ -72,7 +75,7 @@ fn an_admin_logs_in_creates_a_user_and_logs_out_in_chromium() {
             .path(Some(chromium))
             .headless(true)
             .sandbox(false)
-            .window_size(Some((1280, 900)))
+            .window_size(Some((1280, 2400)))
             .idle_browser_timeout(Duration::from_secs(120))
             .build()
             .expect("launch options"),
@@ -102,13 +105,22 @@ fn an_admin_logs_in_creates_a_user_and_logs_out_in_chromium() {
     fill(&tab, "#create-user input[name=username]", "carol");
     fill(&tab, "#create-user input[name=password]", "car0l-pass");
     fill(&tab, "#create-user input[name=name]", "Carol Example");
+    tab.evaluate(
+        "document.querySelector('#create-user select[name=role]').value = 'user'",
+        false,
+    )
+    .expect("role chosen");
     tab.wait_for_element("#create-user button[type=submit]")
         .and_then(|button| button.click().map(|_| ()))
         .expect("create");
     let row = tab
         .wait_for_element_with_custom_timeout("tr[data-user=carol]", Duration::from_secs(20))
         .expect("the new user is listed");
-    assert!(row.get_inner_text().unwrap().contains("Carol Example"));
+    let row_text = row.get_inner_text().unwrap();
+    assert!(
+        row_text.contains("Carol Example") && row_text.contains("user"),
+        "{row_text}"
+    );
     assert!(text_of(&tab, "#status").contains("User carol successfully created!"));
     screenshot(&tab, &shots, "3-user-created");
     assert_eq!(

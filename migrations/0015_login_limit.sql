@@ -5,3 +5,6 @@ CREATE TABLE IF NOT EXISTS login_limit (
     tokens REAL NOT NULL,
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Idle buckets are dropped by age at every attempt.
+CREATE INDEX IF NOT EXISTS login_limit_updated_at ON login_limit (updated_at);

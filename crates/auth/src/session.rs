@@ -170,6 +170,30 @@ pub fn load(
     Ok(session)
 }
 
+/// Deletes up to `limit` expired session records: records whose cookie never comes back (a closed
+/// browser, a script logging in each run) would otherwise stay in the store. Logins call this.
+pub fn sweep_expired(kv: &dyn Kv, now: u64, limit: usize) -> Result<usize, SessionError> {
+    let mut swept = 0;
+    for key in kv
+        .get_keys()?
+        .iter()
+        .filter(|key| key.starts_with(RECORD_PREFIX))
+    {
+        if swept == limit {
+            break;
+        }
+        let expired = kv.get(key)?.is_some_and(|record| {
+            serde_json::from_slice::<Session>(&record)
+                .map_or(true, |session| now >= session.expires_at)
+        });
+        if expired {
+            kv.delete(key)?;
+            swept += 1;
+        }
+    }
+    Ok(swept)
+}
+
 /// Ends the session a cookie value names; `Ok(false)` when there was none.
 pub fn delete(kv: &dyn Kv, key: &SessionKey, cookie_value: &str) -> Result<bool, SessionError> {
     let id = key.verify(cookie_value)?;
@@ -236,6 +260,24 @@ mod tests {
         assert_eq!(load(&kv, &key, &cookie, 199).unwrap(), session(200));
         assert_eq!(load(&kv, &key, &cookie, 200), Err(SessionError::Expired));
         assert_eq!(load(&kv, &key, &cookie, 150), Err(SessionError::Unknown));
+    }
+
+    #[test]
+    fn sweeping_deletes_expired_and_unreadable_records_only() {
+        let (_dir, kv) = kv();
+        let key = key();
+        let live = create(&kv, &key, &session(300)).unwrap();
+        create(&kv, &key, &session(200)).unwrap();
+        create(&kv, &key, &session(210)).unwrap();
+        kv.set("session/broken", b"not json").unwrap();
+        kv.set("notice", b"kept").unwrap();
+        assert_eq!(sweep_expired(&kv, 250, 1).unwrap(), 1, "bounded");
+        assert_eq!(sweep_expired(&kv, 250, 10).unwrap(), 2);
+        assert_eq!(load(&kv, &key, &live, 250).unwrap(), session(300));
+        let mut keys = kv.get_keys().unwrap();
+        keys.sort();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(keys.contains(&"notice".to_owned()));
     }
 
     #[test]

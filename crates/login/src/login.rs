@@ -2,7 +2,7 @@
 //! token signed with the app's key. The session is a snapshot of the user's roles and projects.
 
 use cc_auth::session::{AuthSource, Session, DEFAULT_SESSION_SECONDS};
-use cc_auth::{verify_token, AuthError, PublicKey};
+use cc_auth::{verify_token, AuthError, PublicKey, Role};
 use cc_store::Sql;
 use cc_users::{get_user, verify_password, UserError};
 
@@ -28,13 +28,16 @@ pub enum LoginError {
 }
 
 /// How long a new session lives: `session_max_age` as a Go duration; `0`, empty or unparsable
-/// mean cc-backend's 30 days.
+/// mean cc-backend's 30 days, which is also the most any session lives (cc-backend refuses cookies
+/// older than that whatever the setting).
 pub fn session_lifetime(max_age: Option<&str>) -> u64 {
     max_age
         .and_then(|text| cc_gocompat::parse_duration(text).ok())
         .map(|duration| duration.as_secs())
         .filter(|seconds| *seconds > 0)
-        .unwrap_or(DEFAULT_SESSION_SECONDS)
+        .map_or(DEFAULT_SESSION_SECONDS, |seconds| {
+            seconds.min(DEFAULT_SESSION_SECONDS)
+        })
 }
 
 fn session(
@@ -97,9 +100,14 @@ pub fn login_with_token(
     lifetime: u64,
 ) -> Result<Session, LoginError> {
     let user = verify_token(token, key, now).map_err(LoginError::Token)?;
+    let roles = user
+        .roles
+        .into_iter()
+        .filter(|role| Role::from_name(role).is_some())
+        .collect();
     Ok(session(
         user.username,
-        user.roles,
+        roles,
         user.projects,
         AuthSource::Token,
         now,
@@ -176,6 +184,7 @@ mod tests {
         assert_eq!(session_lifetime(Some("0")), DEFAULT_SESSION_SECONDS);
         assert_eq!(session_lifetime(Some("soon")), DEFAULT_SESSION_SECONDS);
         assert_eq!(session_lifetime(None), DEFAULT_SESSION_SECONDS);
+        assert_eq!(session_lifetime(Some("1000h")), DEFAULT_SESSION_SECONDS);
     }
 
     #[test]

@@ -112,6 +112,8 @@ fn session_user(request: &Request, platform: &dyn Platform) -> Result<Option<Use
             SessionError::Unknown => ApiError::from(AuthError::Unauthorized)
                 .with_set_cookie(session::expire_cookie_header()),
             SessionError::Store(store) => ApiError::from(store),
+            // No usable key is the operator's mistake, not the client's.
+            SessionError::NoKey | SessionError::BadKey => ApiError::internal(error.to_string()),
             _ => failure,
         }
     };

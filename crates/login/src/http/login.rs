@@ -12,6 +12,9 @@ use crate::{
     login_with_password, login_with_token, session_lifetime, take_login_attempt, LoginError,
 };
 
+/// Expired session records deleted by each successful login, at most.
+const SWEEP_PER_LOGIN: usize = 100;
+
 /// The component id the session component's log entries carry.
 const SESSION_UNIT: &str = "session";
 
@@ -183,7 +186,10 @@ fn start_session(
         None => return Err(LoginError::NoAuthenticator.into()),
     };
     let key = SessionKey::from_base64(platform.variable(Variables::SESSION_KEY).as_deref())?;
-    let cookie = session::create(platform.kv()?.as_ref(), &key, &session)?;
+    let kv = platform.kv()?;
+    let cookie = session::create(kv.as_ref(), &key, &session)?;
+    // Housekeeping must not fail a login that has succeeded.
+    let _ = session::sweep_expired(kv.as_ref(), now, SWEEP_PER_LOGIN);
     Ok(session::set_cookie_header(
         &cookie,
         cookie_max_age(&session),

@@ -1,6 +1,7 @@
 //! Test harness: builds the real components and the runner once, starts `cc-spin up` on a free
 //! loopback port with a private state directory and fresh keys, and speaks HTTP to it.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -204,12 +205,39 @@ impl Runner {
         Self::try_start(config, state_dir, "127.0.0.1:0").unwrap_or_else(|error| panic!("{error}"))
     }
 
+    /// Starts the runner with Spin's `--runtime-config-file`.
+    pub fn start_with_runtime_config(
+        config: &RunnerConfig,
+        state_dir: &Path,
+        runtime_config: &Path,
+    ) -> Runner {
+        Self::try_start_with(
+            config,
+            state_dir,
+            "127.0.0.1:0",
+            &[
+                OsStr::new("--runtime-config-file"),
+                runtime_config.as_os_str(),
+            ],
+        )
+        .unwrap_or_else(|error| panic!("{error}"))
+    }
+
     /// Starts the runner and waits for its `Serving http://...` line; on failure returns the
     /// runner's stderr.
     pub fn try_start(
         config: &RunnerConfig,
         state_dir: &Path,
         listen: &str,
+    ) -> Result<Runner, String> {
+        Self::try_start_with(config, state_dir, listen, &[])
+    }
+
+    fn try_start_with(
+        config: &RunnerConfig,
+        state_dir: &Path,
+        listen: &str,
+        extra_args: &[&OsStr],
     ) -> Result<Runner, String> {
         build_once();
         let runner_cache = state_dir.join("cache");
@@ -220,6 +248,7 @@ impl Runner {
             .arg(&config.manifest)
             .args(["--listen", listen, "--state-dir"])
             .arg(state_dir)
+            .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (name, value) in &config.variables {
@@ -393,7 +422,22 @@ impl TestApp {
 
     /// Creates a local user in the app's database (bcrypt password; empty for none).
     pub fn add_user(&self, username: &str, password: &str, roles: &[&str], projects: &[&str]) {
-        let db = cc_store::native::NativeSql::open(&self.db_path()).expect("database opens");
+        Self::add_user_with_projects_to(&self.db_path(), username, password, roles, projects);
+    }
+
+    /// Creates a local user without projects in the database file `db`.
+    pub fn add_user_to(db: &Path, username: &str, password: &str, roles: &[&str]) {
+        Self::add_user_with_projects_to(db, username, password, roles, &[]);
+    }
+
+    fn add_user_with_projects_to(
+        db: &Path,
+        username: &str,
+        password: &str,
+        roles: &[&str],
+        projects: &[&str],
+    ) {
+        let db = cc_store::native::NativeSql::open(db).expect("database opens");
         cc_store::migrate(&db).expect("database migrates");
         let owned = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
         cc_users::add_user(

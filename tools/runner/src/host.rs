@@ -15,6 +15,8 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 
 use crate::outbound::AllowedHosts;
 use crate::pool::{Pool, Pooled};
+use crate::redis_kv::RedisKv;
+use crate::runtime_config::{KeyValueBackend, RuntimeConfig};
 use crate::variables::check_guest_key;
 
 wasmtime::component::bindgen!({
@@ -35,11 +37,36 @@ pub const DEFAULT_LABEL: &str = "default";
 /// Idle connections kept per state file.
 const MAX_IDLE_CONNECTIONS: usize = 16;
 
-/// Spin's state files below the state directory, shared by all instances.
+/// Where the `default` key-value store lives, with its idle connections.
+enum KeyValueStores {
+    SqliteFile {
+        path: PathBuf,
+        pool: Arc<Pool<NativeKv>>,
+    },
+    Redis {
+        url: String,
+        pool: Arc<Pool<RedisKv>>,
+    },
+}
+
+impl KeyValueStores {
+    fn open(&self) -> Result<KvStore, StoreError> {
+        match self {
+            KeyValueStores::SqliteFile { path, pool } => pool
+                .take(|| NativeKv::open(path, DEFAULT_LABEL))
+                .map(KvStore::SqliteFile),
+            KeyValueStores::Redis { url, pool } => {
+                pool.take(|| RedisKv::open(url)).map(KvStore::Redis)
+            }
+        }
+    }
+}
+
+/// The state all instances share: Spin's state files below the state directory, unless the
+/// runtime config moves the key-value store (e.g. to Redis) or the database file.
 pub struct StateStores {
-    kv_path: PathBuf,
+    key_value: KeyValueStores,
     sql_path: PathBuf,
-    kv_pool: Arc<Pool<NativeKv>>,
     sql_pool: Arc<Pool<NativeSql>>,
 }
 
@@ -51,20 +78,35 @@ fn sql_is_reusable(sql: &NativeSql) -> bool {
 }
 
 impl StateStores {
-    pub fn new(state_dir: &std::path::Path) -> Self {
+    pub fn new(state_dir: &std::path::Path, runtime_config: &RuntimeConfig) -> Self {
+        let key_value = match &runtime_config.key_value {
+            Some(KeyValueBackend::Redis(url)) => KeyValueStores::Redis {
+                url: url.clone(),
+                pool: Pool::new(MAX_IDLE_CONNECTIONS, |_| true),
+            },
+            Some(KeyValueBackend::SqliteFile(path)) => KeyValueStores::SqliteFile {
+                path: path.clone(),
+                pool: Pool::new(MAX_IDLE_CONNECTIONS, |_| true),
+            },
+            None => KeyValueStores::SqliteFile {
+                path: state_dir.join("sqlite_key_value.db"),
+                pool: Pool::new(MAX_IDLE_CONNECTIONS, |_| true),
+            },
+        };
         Self {
-            kv_path: state_dir.join("sqlite_key_value.db"),
-            sql_path: state_dir.join("sqlite_db.db"),
-            kv_pool: Pool::new(MAX_IDLE_CONNECTIONS, |_| true),
+            key_value,
+            sql_path: runtime_config
+                .sqlite_path
+                .clone()
+                .unwrap_or_else(|| state_dir.join("sqlite_db.db")),
             sql_pool: Pool::new(MAX_IDLE_CONNECTIONS, sql_is_reusable),
         }
     }
 
-    /// Opens the key-value file once so that a broken state directory fails at start-up.
+    /// Opens the key-value store once so that a broken state directory or an unreachable Redis
+    /// fails at start-up.
     pub fn open_key_value(&self) -> Result<(), StoreError> {
-        let kv = NativeKv::open(&self.kv_path, DEFAULT_LABEL)?;
-        self.kv_pool.put(kv);
-        Ok(())
+        self.key_value.open().map(drop)
     }
 
     /// Opens the SQLite database once so that a broken state directory fails at start-up.
@@ -86,8 +128,18 @@ pub struct ComponentPolicy {
 }
 
 /// An open key-value store resource.
-pub struct KvStore {
-    kv: Pooled<NativeKv>,
+pub enum KvStore {
+    SqliteFile(Pooled<NativeKv>),
+    Redis(Pooled<RedisKv>),
+}
+
+impl KvStore {
+    fn kv(&self) -> &dyn Kv {
+        match self {
+            KvStore::SqliteFile(kv) => &**kv,
+            KvStore::Redis(kv) => &**kv,
+        }
+    }
 }
 
 /// An open SQLite connection resource; the connection belongs to the resource as long as it
@@ -210,13 +262,8 @@ impl key_value::HostStore for InstanceState {
             return Ok(Err(key_value::Error::NoSuchStore));
         }
         let stores = &self.stores;
-        let opened = blocking(|| {
-            stores
-                .kv_pool
-                .take(|| NativeKv::open(&stores.kv_path, DEFAULT_LABEL))
-        });
-        match opened {
-            Ok(kv) => Ok(Ok(self.table.push(KvStore { kv })?)),
+        match blocking(|| stores.key_value.open()) {
+            Ok(kv) => Ok(Ok(self.table.push(kv)?)),
             Err(error) => Ok(Err(kv_error(error))),
         }
     }
@@ -227,7 +274,7 @@ impl key_value::HostStore for InstanceState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, key_value::Error>> {
         let store = self.table.get(&store)?;
-        Ok(blocking(|| store.kv.get(&key)).map_err(kv_error))
+        Ok(blocking(|| store.kv().get(&key)).map_err(kv_error))
     }
 
     fn set(
@@ -237,7 +284,7 @@ impl key_value::HostStore for InstanceState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), key_value::Error>> {
         let store = self.table.get(&store)?;
-        Ok(blocking(|| store.kv.set(&key, &value)).map_err(kv_error))
+        Ok(blocking(|| store.kv().set(&key, &value)).map_err(kv_error))
     }
 
     fn delete(
@@ -246,7 +293,7 @@ impl key_value::HostStore for InstanceState {
         key: String,
     ) -> wasmtime::Result<Result<(), key_value::Error>> {
         let store = self.table.get(&store)?;
-        Ok(blocking(|| store.kv.delete(&key)).map_err(kv_error))
+        Ok(blocking(|| store.kv().delete(&key)).map_err(kv_error))
     }
 
     fn exists(
@@ -255,7 +302,7 @@ impl key_value::HostStore for InstanceState {
         key: String,
     ) -> wasmtime::Result<Result<bool, key_value::Error>> {
         let store = self.table.get(&store)?;
-        Ok(blocking(|| store.kv.exists(&key)).map_err(kv_error))
+        Ok(blocking(|| store.kv().exists(&key)).map_err(kv_error))
     }
 
     fn get_keys(
@@ -263,7 +310,7 @@ impl key_value::HostStore for InstanceState {
         store: Resource<KvStore>,
     ) -> wasmtime::Result<Result<Vec<String>, key_value::Error>> {
         let store = self.table.get(&store)?;
-        Ok(blocking(|| store.kv.get_keys()).map_err(kv_error))
+        Ok(blocking(|| store.kv().get_keys()).map_err(kv_error))
     }
 
     fn drop(&mut self, store: Resource<KvStore>) -> wasmtime::Result<()> {
@@ -389,7 +436,7 @@ mod tests {
         InstanceState::new(
             WasiCtx::builder().build(),
             Arc::new(policy),
-            Arc::new(StateStores::new(dir)),
+            Arc::new(StateStores::new(dir, &RuntimeConfig::default())),
         )
     }
 
@@ -418,7 +465,10 @@ mod tests {
             .unwrap();
         assert_eq!(value.as_deref(), Some(&b"v"[..]));
         HostStore::drop(&mut state, store).unwrap();
-        assert_eq!(state.stores.kv_pool.idle_count(), 1);
+        let KeyValueStores::SqliteFile { pool, .. } = &state.stores.key_value else {
+            panic!("the default key-value store is the SQLite file");
+        };
+        assert_eq!(pool.idle_count(), 1);
         assert!(dir.path().join("sqlite_key_value.db").is_file());
     }
 

@@ -7,7 +7,8 @@
 //! data. It provides WASI 0.2, `wasi:http`, `fermyon:spin/key-value@2.0.0`,
 //! `fermyon:spin/variables@2.0.0` and `spin:sqlite/sqlite@3.0.0`.
 //!
-//! It is not a production engine: no TLS, no other trigger types, no runtime-config file, no
+//! A Spin runtime-config file may put the key-value store on Redis and the database file elsewhere
+//! (`runtime_config`). It is not a production engine: no TLS, no other trigger types, no libSQL, no
 //! remote component sources, no labels other than `default`.
 
 pub mod component_build;
@@ -17,7 +18,9 @@ pub mod host;
 pub mod manifest;
 pub mod outbound;
 pub mod pool;
+pub mod redis_kv;
 pub mod routing;
+pub mod runtime_config;
 pub mod server;
 pub mod up;
 pub mod variables;

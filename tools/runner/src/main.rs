@@ -36,6 +36,9 @@ struct UpArgs {
     /// Environment variable KEY=VALUE for all components (repeatable)
     #[arg(short = 'e', long = "env", value_parser = parse_env)]
     env: Vec<(String, String)>,
+    /// Spin runtime configuration file: the key-value store on Redis, the SQLite file elsewhere
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -71,6 +74,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         state_dir: args.state_dir,
         build: args.build,
         env: args.env,
+        runtime_config_file: args.runtime_config_file,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -21,6 +21,7 @@ use crate::host::{ComponentPolicy, InstanceState, StateStores, DEFAULT_LABEL};
 use crate::manifest::{ComponentDecl, Manifest, ManifestError};
 use crate::outbound::{AllowedHostError, AllowedHosts};
 use crate::routing::{RouteError, Router};
+use crate::runtime_config::{RuntimeConfig, RuntimeConfigError};
 use crate::server::{serve, App, PreparedComponent};
 use crate::variables::{AppVariables, VariableError};
 
@@ -38,12 +39,16 @@ pub struct UpOptions {
     pub build: bool,
     /// Extra environment variables for every component (override the manifest's).
     pub env: Vec<(String, String)>,
+    /// Spin's runtime configuration file: the key-value store on Redis, the database elsewhere.
+    pub runtime_config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    RuntimeConfig(#[from] RuntimeConfigError),
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error(transparent)]
@@ -184,6 +189,7 @@ fn resolve_listen(address: &str) -> Result<SocketAddr, UpError> {
 /// state directory fails at start-up rather than on the first request.
 fn open_state(
     state_dir: &std::path::Path,
+    runtime_config: &RuntimeConfig,
     triggered: &[(&str, &ComponentDecl)],
 ) -> Result<Arc<StateStores>, UpError> {
     let state_error = |message: String| UpError::State {
@@ -191,7 +197,7 @@ fn open_state(
         message,
     };
     std::fs::create_dir_all(state_dir).map_err(|e| state_error(e.to_string()))?;
-    let stores = StateStores::new(state_dir);
+    let stores = StateStores::new(state_dir, runtime_config);
     let uses = |labels: fn(&ComponentDecl) -> &Vec<String>| {
         triggered
             .iter()
@@ -281,7 +287,11 @@ impl Runner {
         let state_dir = manifest
             .dir
             .join(options.state_dir.as_deref().unwrap_or(".spin".as_ref()));
-        let stores = open_state(&state_dir, &triggered)?;
+        let runtime_config = match &options.runtime_config_file {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        };
+        let stores = open_state(&state_dir, &runtime_config, &triggered)?;
         let (listener, local_addr) = bind(&options.listen)?;
         let (engine, compiled) = compile_all(&manifest, &triggered, &state_dir.join("cache"))?;
 
@@ -362,6 +372,7 @@ mod tests {
             state_dir: None,
             build: false,
             env: Vec::new(),
+            runtime_config_file: None,
         }
     }
 

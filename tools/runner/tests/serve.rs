@@ -93,6 +93,7 @@ fn app() -> &'static TestApp {
             state_dir: None,
             build: false,
             env: vec![("OVERRIDDEN".into(), "cli".into())],
+            runtime_config_file: None,
         };
         let runner = Runner::start(&options).expect("runner starts");
         let address = runner.local_addr();

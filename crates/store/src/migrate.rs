@@ -134,6 +134,12 @@ fn migrate_to(db: &dyn Sql, available: &[Migration]) -> Result<u32, StoreError> 
     if version == latest {
         return Ok(version);
     }
+    // Spin creates its database in rollback-journal mode, where a commit rewrites pages under an
+    // exclusive lock that also stops readers. Write-ahead logging lets readers run beside the one
+    // writer; the mode is kept in the file, so switching it with the schema is enough. It cannot
+    // change while another connection is mid-transaction; then it stays, and nothing depends on it
+    // but speed (docs/storage.md#locking).
+    let _ = db.execute("PRAGMA journal_mode = WAL", &[]);
     // Another instance may have migrated while this one waited for the write lock: read again.
     in_transaction(db, || {
         let (version, dirty) = current_version(db)?;

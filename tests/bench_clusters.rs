@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cc_spin_e2e::{workspace_root, Keys, Runner, RunnerConfig};
+use cc_spin_e2e::{bench_agent, workspace_root, Keys, Runner, RunnerConfig};
 use cc_web::NativePlatform;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -31,10 +31,7 @@ fn load(url: &str, token: &str) -> Figures {
         let workers: Vec<_> = (0..CONNECTIONS)
             .map(|_| {
                 scope.spawn(|| {
-                    let agent: ureq::Agent = ureq::Agent::config_builder()
-                        .http_status_as_error(false)
-                        .build()
-                        .into();
+                    let agent = bench_agent();
                     let started = Instant::now();
                     let mut latencies = Vec::new();
                     while started.elapsed() < WARM_UP + MEASURE {

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use cc_spin_e2e::{workspace_root, Keys, Runner, RunnerConfig};
+use cc_spin_e2e::{bench_agent, workspace_root, Keys, Runner, RunnerConfig};
 use rusqlite::params;
 use serde_json::json;
 
@@ -18,13 +18,6 @@ const START_STOP_PAIRS_PER_CLIENT: i64 = 1500;
 const STORED_JOBS: i64 = 100_000;
 const QUERY_WARM_UP: usize = 100;
 const QUERY_SAMPLES: usize = 2000;
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
 
 fn start_runner(keys: &Keys, state: &std::path::Path) -> Runner {
     let config = RunnerConfig {
@@ -52,7 +45,7 @@ fn start_stop_throughput(runner: &Runner, token: &str) {
         for client in 0..CLIENTS as i64 {
             let (start_url, stop_url) = (&start_url, &stop_url);
             scope.spawn(move || {
-                let agent = agent();
+                let agent = bench_agent();
                 for n in 0..START_STOP_PAIRS_PER_CLIENT {
                     let job_id = client * 1_000_000 + n;
                     let start = json!({
@@ -115,7 +108,7 @@ fn store_jobs(db_path: &std::path::Path) {
 }
 
 fn latencies(runner: &Runner, token: &str, path: &str) {
-    let agent = agent();
+    let agent = bench_agent();
     let url = runner.url(path);
     let mut samples = Vec::with_capacity(QUERY_SAMPLES);
     for round in 0..QUERY_WARM_UP + QUERY_SAMPLES {
@@ -173,7 +166,7 @@ fn main() {
 }
 
 fn create_schema(runner: &Runner, token: &str) {
-    let mut response = agent()
+    let mut response = bench_agent()
         .get(&runner.url("/api/jobs/"))
         .header("X-Auth-Token", token)
         .call()

@@ -14,41 +14,15 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use cc_spin_e2e::{unix_now, Keys, Runner, RunnerConfig};
+use cc_spin_e2e::{
+    bench_agent, collector_batch, fritz_host, unix_now, Keys, Runner, RunnerConfig, NODE_METRICS,
+};
 use serde_json::json;
 
 const SENDERS: usize = 4;
 const BATCHES_PER_SENDER: usize = 300;
 const HOSTS_PER_SENDER: usize = 4;
-const HWTHREAD_METRICS: [&str; 7] = [
-    "cpu_user",
-    "flops_any",
-    "flops_sp",
-    "flops_dp",
-    "clock",
-    "ipc",
-    "vectorization_ratio",
-];
-const SOCKET_METRICS: [&str; 3] = ["mem_bw", "cpu_power", "mem_power"];
-const NODE_METRICS: [&str; 9] = [
-    "cpu_load",
-    "mem_used",
-    "ib_recv",
-    "ib_xmit",
-    "ib_recv_pkts",
-    "ib_xmit_pkts",
-    "nfs4_read",
-    "nfs4_write",
-    "nfs4_total",
-];
 const READ_SAMPLES: usize = 30;
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
 
 fn send(agent: &ureq::Agent, method: &str, url: &str, token: &str, body: &str) -> (u16, String) {
     let request = http::Request::builder()
@@ -62,47 +36,6 @@ fn send(agent: &ureq::Agent, method: &str, url: &str, token: &str, body: &str) -
     (response.status().as_u16(), text)
 }
 
-fn host(index: usize) -> String {
-    format!("f{:02}{:02}", 1 + index / 88, 1 + index % 88)
-}
-
-/// One collector batch: every level of a fritz node at one timestamp.
-fn full_batch(host: &str, time: i64, value: f64) -> (String, usize) {
-    let mut body = String::with_capacity(64 * 1024);
-    let mut lines = 0;
-    let mut line = |metric: &str, level: Option<(&str, usize)>| {
-        match level {
-            Some((kind, id)) => writeln!(
-                body,
-                "{metric},cluster=fritz,hostname={host},type={kind},type-id={id} value={value} {time}"
-            ),
-            None => writeln!(body, "{metric},cluster=fritz,hostname={host} value={value} {time}"),
-        }
-        .unwrap();
-        lines += 1;
-    };
-    for metric in HWTHREAD_METRICS {
-        for id in 0..72 {
-            line(metric, Some(("hwthread", id)));
-        }
-        for id in 0..36 {
-            line(metric, Some(("core", id)));
-        }
-        for id in 0..8 {
-            line(metric, Some(("memoryDomain", id)));
-        }
-    }
-    for metric in HWTHREAD_METRICS.iter().chain(&SOCKET_METRICS) {
-        for id in 0..2 {
-            line(metric, Some(("socket", id)));
-        }
-    }
-    for metric in NODE_METRICS {
-        line(metric, None);
-    }
-    (body, lines)
-}
-
 fn ingestion(runner: &Runner, token: &str) {
     let url = runner.url("/api/write");
     let now = unix_now() / 60 * 60;
@@ -112,13 +45,14 @@ fn ingestion(runner: &Runner, token: &str) {
             .map(|sender| {
                 let url = &url;
                 scope.spawn(move || {
-                    let agent = agent();
+                    let agent = bench_agent();
                     let mut lines = 0;
                     for batch in 0..BATCHES_PER_SENDER {
                         // Few hosts, many batches each: the steady state includes merging.
-                        let host = host(200 + sender * HOSTS_PER_SENDER + batch % HOSTS_PER_SENDER);
+                        let host =
+                            fritz_host(200 + sender * HOSTS_PER_SENDER + batch % HOSTS_PER_SENDER);
                         let time = now - 3 * 3600 + (batch / HOSTS_PER_SENDER) as i64 * 60;
-                        let (body, count) = full_batch(&host, time, batch as f64);
+                        let (body, count) = collector_batch(&host, time, batch as f64);
                         assert_eq!(send(&agent, "POST", url, token, &body).0, 200);
                         lines += count;
                     }
@@ -149,9 +83,9 @@ fn populate_day(runner: &Runner, token: &str, start: i64) {
         for sender in 0..SENDERS {
             let url = &url;
             scope.spawn(move || {
-                let agent = agent();
+                let agent = bench_agent();
                 for index in (sender..64).step_by(SENDERS) {
-                    let host = host(index);
+                    let host = fritz_host(index);
                     for hour in 0..24 {
                         let mut body = String::new();
                         for minute in 0..60 {
@@ -186,7 +120,7 @@ fn start_job(
     start: i64,
 ) -> i64 {
     let resources: Vec<_> = (0..hosts)
-        .map(|index| json!({"hostname": host(index)}))
+        .map(|index| json!({"hostname": fritz_host(index)}))
         .collect();
     let body = json!({
         "jobId": job_id, "user": "bench", "project": "bench", "cluster": "fritz",
@@ -244,7 +178,7 @@ fn report(name: &str, samples: &[Duration]) {
 }
 
 fn big_job(runner: &Runner, token: &str) {
-    let agent = agent();
+    let agent = bench_agent();
     let start = unix_now() / 60 * 60 - 24 * 3600;
     populate_day(runner, token, start);
     let id = start_job(&agent, runner, token, 64_001, 64, start);
@@ -305,11 +239,11 @@ fn big_job(runner: &Runner, token: &str) {
 }
 
 fn one_node_all_metrics(runner: &Runner, token: &str) {
-    let agent = agent();
+    let agent = bench_agent();
     let start = unix_now() / 60 * 60 - 3600;
-    let host = host(100);
+    let host = fritz_host(100);
     for minute in 0..60 {
-        let (body, _) = full_batch(&host, start + minute * 60, minute as f64);
+        let (body, _) = collector_batch(&host, start + minute * 60, minute as f64);
         assert_eq!(
             send(&agent, "POST", &runner.url("/api/write"), token, &body).0,
             200
@@ -358,7 +292,7 @@ fn bounded_by_retention(keys: &Keys, token: &str) {
         &RunnerConfig::app(keys).variable("metric_retention", "1h"),
         state.path(),
     );
-    let agent = agent();
+    let agent = bench_agent();
     let url = runner.url("/api/write");
     let now = unix_now() / 60 * 60;
     let mut written = 0;
@@ -369,7 +303,7 @@ fn bounded_by_retention(keys: &Keys, token: &str) {
                 writeln!(
                     body,
                     "{metric},cluster=fritz,hostname={} value=1 {}",
-                    host(index),
+                    fritz_host(index),
                     now - (180 - minute) * 60
                 )
                 .unwrap();

@@ -2,6 +2,7 @@
 //! loopback port with a private state directory and fresh keys, and speaks HTTP to it.
 
 use std::ffi::OsStr;
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -95,6 +96,22 @@ impl Keys {
         let ttl = Duration::from_secs(ttl_seconds.unsigned_abs());
         cc_auth::mint_token(&self.private_key(), user, &roles, Some(ttl), issued as u64)
     }
+}
+
+/// A keep-alive client for benchmarks: statuses are answers, not errors, and redirects are not
+/// followed.
+pub fn bench_agent() -> ureq::Agent {
+    agent()
+}
+
+/// Waits until something accepts connections on the loopback `port`.
+pub fn wait_for_port(port: u16, limit: Duration, what: &str) {
+    wait_until(
+        limit,
+        Duration::from_millis(50),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        || format!("{what} accepts connections on port {port}"),
+    );
 }
 
 /// A loopback port nothing listens on right now.
@@ -638,4 +655,70 @@ pub fn try_send(
 
 pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
     send("GET", url, headers, b"")
+}
+
+const HWTHREAD_METRICS: [&str; 7] = [
+    "cpu_user",
+    "flops_any",
+    "flops_sp",
+    "flops_dp",
+    "clock",
+    "ipc",
+    "vectorization_ratio",
+];
+const SOCKET_METRICS: [&str; 3] = ["mem_bw", "cpu_power", "mem_power"];
+/// The node-level metrics of a collector batch.
+pub const NODE_METRICS: [&str; 9] = [
+    "cpu_load",
+    "mem_used",
+    "ib_recv",
+    "ib_xmit",
+    "ib_recv_pkts",
+    "ib_xmit_pkts",
+    "nfs4_read",
+    "nfs4_write",
+    "nfs4_total",
+];
+
+/// The name of the `index`-th node of the fritz cluster (`f0101`, `f0102`, …).
+pub fn fritz_host(index: usize) -> String {
+    format!("f{:02}{:02}", 1 + index / 88, 1 + index % 88)
+}
+
+/// One cc-metric-collector batch: every metric at every level of a fritz node at one timestamp,
+/// with the number of lines.
+pub fn collector_batch(host: &str, time: i64, value: f64) -> (String, usize) {
+    let mut body = String::with_capacity(64 * 1024);
+    let mut lines = 0;
+    let mut line = |metric: &str, level: Option<(&str, usize)>| {
+        match level {
+            Some((kind, id)) => writeln!(
+                body,
+                "{metric},cluster=fritz,hostname={host},type={kind},type-id={id} value={value} {time}"
+            ),
+            None => writeln!(body, "{metric},cluster=fritz,hostname={host} value={value} {time}"),
+        }
+        .unwrap();
+        lines += 1;
+    };
+    for metric in HWTHREAD_METRICS {
+        for id in 0..72 {
+            line(metric, Some(("hwthread", id)));
+        }
+        for id in 0..36 {
+            line(metric, Some(("core", id)));
+        }
+        for id in 0..8 {
+            line(metric, Some(("memoryDomain", id)));
+        }
+    }
+    for metric in HWTHREAD_METRICS.iter().chain(&SOCKET_METRICS) {
+        for id in 0..2 {
+            line(metric, Some(("socket", id)));
+        }
+    }
+    for metric in NODE_METRICS {
+        line(metric, None);
+    }
+    (body, lines)
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use cc_spin_e2e::{assert_error, free_port, send, wait_until, Keys, Runner, RunnerConfig, TestApp};
+use cc_spin_e2e::{
+    assert_error, free_port, send, wait_for_port, Keys, Runner, RunnerConfig, TestApp,
+};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -39,12 +41,7 @@ impl RedisServer {
             child,
             url: format!("redis://127.0.0.1:{port}"),
         };
-        wait_until(
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            || "redis-server accepts connections".to_owned(),
-        );
+        wait_for_port(port, Duration::from_secs(10), "redis-server");
         Some(server)
     }
 

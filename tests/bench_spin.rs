@@ -1,0 +1,248 @@
+//! The same load against cc-spin's runner and, when `spin` is on PATH, Spin itself, printed side
+//! by side (docs/testing.md#benchmarks): both serve the repository's spin.toml from fresh state
+//! directories, 4 concurrent clients per route, `BENCH_SECONDS` (default 10) each.
+//!
+//! Routes: `GET /api/clusters/?cluster=emmy`; `POST /api/jobs/start_job/` with a new job each;
+//! `POST /api/write` with one fritz node's collector batch each; start+stop pairs.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cc_spin_e2e::{
+    bench_agent, collector_batch, free_port, fritz_host, unix_now, wait_for_port, workspace_root,
+    Keys, Runner, RunnerConfig,
+};
+use serde_json::json;
+
+const CLIENTS: usize = 4;
+
+fn measure_for() -> Duration {
+    let seconds = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(10);
+    Duration::from_secs(seconds)
+}
+
+/// What one route did on one runner.
+struct Figures {
+    /// Work units per second (requests, points or jobs).
+    rate: f64,
+    p99: Duration,
+    failures: u64,
+}
+
+/// Runs `request` from `CLIENTS` threads for `duration`; each call gets its client index and a
+/// sequence number unique across the run and returns (success, work units done).
+fn drive(duration: Duration, request: impl Fn(&ureq::Agent, u64) -> (bool, u64) + Sync) -> Figures {
+    let sequence = AtomicU64::new(0);
+    let started = Instant::now();
+    let per_client: Vec<(Vec<Duration>, u64, u64)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let agent = bench_agent();
+                    let (mut latencies, mut units, mut failures) = (Vec::new(), 0, 0);
+                    while started.elapsed() < duration {
+                        let number = sequence.fetch_add(1, Ordering::Relaxed);
+                        let sent = Instant::now();
+                        let (ok, done) = request(&agent, number);
+                        latencies.push(sent.elapsed());
+                        units += done;
+                        failures += u64::from(!ok);
+                    }
+                    (latencies, units, failures)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap())
+            .collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut latencies: Vec<Duration> = per_client.iter().flat_map(|(l, _, _)| l.clone()).collect();
+    latencies.sort();
+    let p99 = latencies
+        .get(latencies.len() * 99 / 100)
+        .copied()
+        .unwrap_or_default();
+    Figures {
+        rate: per_client.iter().map(|(_, units, _)| *units).sum::<u64>() as f64 / elapsed,
+        p99,
+        failures: per_client.iter().map(|(_, _, failures)| failures).sum(),
+    }
+}
+
+fn post(agent: &ureq::Agent, url: &str, token: &str, body: &str) -> u16 {
+    let mut response = agent
+        .post(url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(body)
+        .expect("request is sent");
+    response.body_mut().read_to_vec().expect("body");
+    response.status().as_u16()
+}
+
+fn start_body(job_id: u64) -> String {
+    json!({
+        "jobId": job_id, "user": "bench", "project": "bench", "cluster": "emmy",
+        "numNodes": 1, "resources": [{"hostname": "w1127"}], "startTime": 1_700_000_000,
+    })
+    .to_string()
+}
+
+fn stop_body(job_id: u64) -> String {
+    json!({
+        "jobId": job_id, "cluster": "emmy", "startTime": 1_700_000_000,
+        "stopTime": 1_700_000_600, "jobState": "completed",
+    })
+    .to_string()
+}
+
+/// Every route's figures on the app at `base`.
+fn run_routes(base: &str, token: &str) -> Vec<(&'static str, &'static str, Figures)> {
+    let duration = measure_for();
+    let clusters = format!("{base}/api/clusters/?cluster=emmy");
+    let start = format!("{base}/api/jobs/start_job/");
+    let stop = format!("{base}/api/jobs/stop_job/");
+    let write = format!("{base}/api/write?cluster=fritz");
+    vec![
+        (
+            "GET /api/clusters/?cluster=emmy",
+            "req/s",
+            drive(duration, |agent, _| {
+                let mut response = agent
+                    .get(&clusters)
+                    .header("Authorization", &format!("Bearer {token}"))
+                    .call()
+                    .expect("request is sent");
+                response.body_mut().read_to_vec().expect("body");
+                (response.status() == 200, 1)
+            }),
+        ),
+        (
+            "POST /api/jobs/start_job/ (new job each)",
+            "req/s",
+            drive(duration, |agent, number| {
+                (
+                    post(agent, &start, token, &start_body(1_000_000 + number)) == 201,
+                    1,
+                )
+            }),
+        ),
+        (
+            "POST /api/write (one node's batch each)",
+            "points/s",
+            drive(duration, |agent, number| {
+                let host = fritz_host(number as usize % 500);
+                let (body, points) = collector_batch(&host, unix_now() - 60, number as f64);
+                (post(agent, &write, token, &body) == 200, points as u64)
+            }),
+        ),
+        (
+            "start+stop pairs",
+            "jobs/s",
+            drive(duration, |agent, number| {
+                let job_id = 10_000_000 + number;
+                let started = post(agent, &start, token, &start_body(job_id)) == 201;
+                let stopped = post(agent, &stop, token, &stop_body(job_id)) == 200;
+                (started && stopped, 1)
+            }),
+        ),
+    ]
+}
+
+/// `spin up` on the repository's spin.toml, stopped when dropped.
+struct SpinUp {
+    child: Child,
+    base: String,
+}
+
+impl SpinUp {
+    fn start(keys: &Keys, state: &std::path::Path) -> Option<SpinUp> {
+        let port = free_port();
+        let child = Command::new("spin")
+            .args(["up", "-f"])
+            .arg(workspace_root().join("spin.toml"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
+            .arg(state)
+            .env("SPIN_VARIABLE_JWT_PUBLIC_KEY", &keys.public)
+            .env("SPIN_VARIABLE_JWT_PRIVATE_KEY", &keys.private)
+            .env("SPIN_VARIABLE_SESSION_KEY", &keys.session)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let spin = SpinUp {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        // Spin compiles every component before it listens.
+        wait_for_port(port, Duration::from_secs(300), "spin up");
+        Some(spin)
+    }
+}
+
+impl Drop for SpinUp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cell(figures: Option<&Figures>) -> String {
+    figures.map_or_else(
+        || "—".to_owned(),
+        |f| {
+            let failed = if f.failures > 0 {
+                format!(", {} failed", f.failures)
+            } else {
+                String::new()
+            };
+            format!(
+                "{:.0}, p99 {:.1} ms{failed}",
+                f.rate,
+                f.p99.as_secs_f64() * 1000.0
+            )
+        },
+    )
+}
+
+fn main() {
+    let keys = Keys::generate();
+    let token = keys.token("bench", &["api"], 24 * 3600);
+    let runner_state = tempfile::tempdir().unwrap();
+    let runner = Runner::start(&RunnerConfig::app(&keys), runner_state.path());
+    let on_runner = run_routes(runner.base_url.trim_end_matches('/'), &token);
+    drop(runner);
+
+    let spin_state = tempfile::tempdir().unwrap();
+    let on_spin = match SpinUp::start(&keys, spin_state.path()) {
+        Some(spin) => Some(run_routes(&spin.base, &token)),
+        None => {
+            println!("spin is not on PATH: only the runner's column is filled");
+            None
+        }
+    };
+
+    println!(
+        "\n{CLIENTS} clients, {} s per route; rate, p99 latency\n",
+        measure_for().as_secs()
+    );
+    println!("| route | unit | cc-spin runner | spin | runner ÷ spin |");
+    println!("|---|---|---|---|---|");
+    for (index, (route, unit, figures)) in on_runner.iter().enumerate() {
+        let spin = on_spin.as_ref().map(|routes| &routes[index].2);
+        let ratio = spin.map_or_else(
+            || "—".to_owned(),
+            |s| format!("{:.2}", figures.rate / s.rate),
+        );
+        println!(
+            "| {route} | {unit} | {} | {} | {ratio} |",
+            cell(Some(figures)),
+            cell(spin)
+        );
+    }
+}

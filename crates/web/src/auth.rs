@@ -96,6 +96,19 @@ pub fn client_address(request: &Request, platform: &dyn Platform) -> Result<Stri
     Ok(policy.client_address(request.headers()))
 }
 
+/// The client's address for a log entry: as [`client_address`], or the bare peer when the
+/// trusted-proxy list itself is broken (a log line must not fail).
+pub fn client_address_for_log(request: &Request, platform: &dyn Platform) -> String {
+    client_address(request, platform).unwrap_or_else(|_| {
+        request
+            .headers()
+            .get(cc_auth::PEER_ADDRESS_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
 /// The user of a `/config` or `/frontend` request: the live session its `session` cookie names
 /// (docs/auth.md#sessions). A cookie this app did not sign is refused with cc-backend's codec
 /// text; an expired or broken session also expires the cookie.

@@ -16,7 +16,7 @@ mod router;
 #[cfg(target_arch = "wasm32")]
 mod spin_entry;
 
-pub use auth::{authenticate, client_address, verification_key};
+pub use auth::{authenticate, client_address, client_address_for_log, verification_key};
 pub use body_limit::{
     append_chunk, body_limit, check_declared_length, DEFAULT_JSON_BODY_LIMIT,
     DEFAULT_WRITE_BODY_LIMIT, MAX_REQUEST_BODY_VARIABLE,
@@ -28,7 +28,8 @@ pub use form::Form;
 pub use platform::{Platform, Variables};
 pub use respond::{endpoint_not_found, json_response, text_response, with_content_type};
 pub use router::{
-    add_common_headers, dispatch, is_cross_site_write, is_tls, Ctx, Handler, Params, Route,
+    add_common_headers, cross_site_refusal, dispatch, is_cross_site_write, is_tls, Ctx, Handler,
+    Params, Route,
 };
 
 #[cfg(feature = "native")]

@@ -185,6 +185,11 @@ fn method_not_allowed(allowed: Vec<Method>) -> Response {
     response
 }
 
+/// The answer to a refused cross-site write, before anything else is looked at.
+pub fn cross_site_refusal() -> Response {
+    crate::text_response(StatusCode::FORBIDDEN, "cross-site request blocked\n")
+}
+
 pub fn is_cross_site_write(request: &Request) -> bool {
     let safe = [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE];
     !safe.contains(request.method())
@@ -208,7 +213,7 @@ fn route_request(
         return preflight_response();
     }
     if is_cross_site_write(request) {
-        return crate::text_response(StatusCode::FORBIDDEN, "cross-site request blocked\n");
+        return cross_site_refusal();
     }
     let (route, params) = match find_route(routes, request.method(), request.uri().path()) {
         RouteMatch::Found(route, params) => (route, params),

@@ -156,7 +156,7 @@ fn record_failure(
         LoginFailure::Session(_) => (Priority::Error, "login could not be completed"),
         _ => (Priority::Warning, "login failed"),
     };
-    let client = client_address(request, platform).unwrap_or_default();
+    let client = cc_web::client_address_for_log(request, platform);
     let message = format!("{verb}: user {username:?} from {client}: {failure}");
     applog::record_event(platform, priority, SESSION_UNIT, &message);
 }

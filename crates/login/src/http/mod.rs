@@ -8,14 +8,14 @@ mod notice;
 mod pages;
 
 use cc_web::{add_common_headers, Platform, Request, Response};
-use http::{Method, StatusCode};
+use http::Method;
 
 pub use notice::{ApiDoc, NOTICE_ROUTES};
 
 /// The root router's pages (docs/auth.md#login).
 pub fn handle_root(request: &Request, platform: &dyn Platform) -> Response {
     let mut response = if cc_web::is_cross_site_write(request) {
-        cc_web::text_response(StatusCode::FORBIDDEN, "cross-site request blocked\n")
+        cc_web::cross_site_refusal()
     } else {
         match (request.method(), request.uri().path()) {
             (&Method::GET, "/login") => login::login_form(request, platform),

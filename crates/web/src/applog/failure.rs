@@ -42,14 +42,7 @@ fn describe(request: &Request, platform: &dyn Platform, stage: Stage, error: &Ap
         Stage::Authentication => "authentication failed",
         Stage::Handler => "request failed",
     };
-    let client = crate::client_address(request, platform).unwrap_or_else(|_| {
-        request
-            .headers()
-            .get(cc_auth::PEER_ADDRESS_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    });
+    let client = crate::client_address_for_log(request, platform);
     let via = request
         .headers()
         .get(header::USER_AGENT)

@@ -16,7 +16,7 @@ pub enum NoticeError {
 }
 
 /// The current notice; "" when none was published.
-pub fn read_notice(kv: &dyn Kv) -> Result<String, StoreError> {
+pub fn read_notice(kv: &(impl Kv + ?Sized)) -> Result<String, StoreError> {
     Ok(kv
         .get(NOTICE_KEY)?
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())

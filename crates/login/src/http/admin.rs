@@ -1,7 +1,7 @@
 //! The administration sections of the home page (docs/admin-page.md): what the config and
 //! frontend routes manage, shown with forms that call those routes. It reads, it never writes.
 
-use cc_jobs::tagger_statuses;
+use cc_jobs::{tagger_statuses, TaggerStatus};
 use cc_users::{assignable_roles, list_users, UserRecord};
 use cc_web::applog::{self, LogFilter, Priority};
 use cc_web::Platform;
@@ -10,14 +10,34 @@ use html_escape::{encode_double_quoted_attribute as attribute, encode_text as te
 use crate::read_notice;
 
 /// Renders the sections; a part whose data cannot be read says so instead of failing the page.
+/// The database and the key-value store are opened once for all of them.
 pub(super) fn sections(platform: &dyn Platform) -> String {
+    let db = platform.sql().map_err(|error| error.to_string());
+    let kv = platform.kv().map_err(|error| error.to_string());
+    let recent_log = LogFilter {
+        since_us: applog::now_us() - LOG_WINDOW_US,
+        lines: LOG_LINES,
+        max_priority: Priority::Debug,
+        search: String::new(),
+    };
     [
-        users_section(platform),
-        notice_section(platform),
-        tagger_section(platform),
-        log_section(platform),
+        users_section(read(&db, |db| list_users(db, false))),
+        notice_section(read(&kv, read_notice)),
+        tagger_section(read(&kv, |kv| {
+            tagger_statuses(kv, cc_web::unix_now() as i64)
+        })),
+        log_section(read(&db, |db| applog::query(db, &recent_log))),
     ]
     .concat()
+}
+
+/// What `reading` finds in an opened store, or why the store or the reading failed.
+fn read<Store: ?Sized, T, E: ToString>(
+    store: &Result<Box<Store>, String>,
+    reading: impl FnOnce(&Store) -> Result<T, E>,
+) -> Result<T, String> {
+    let store = store.as_ref().map_err(Clone::clone)?;
+    reading(store.as_ref()).map_err(|error| error.to_string())
 }
 
 /// How many of the newest application log entries the page shows, and from how far back.
@@ -30,7 +50,7 @@ fn role_options() -> String {
         .collect()
 }
 
-fn user_row(user: &UserRecord) -> String {
+fn user_row(user: &UserRecord, role_options: &str) -> String {
     let name = attribute(&user.username);
     let update_route = format!("/config/user/{}", attribute(&urlencode(&user.username)));
     format!(
@@ -52,7 +72,7 @@ fn user_row(user: &UserRecord) -> String {
         email = text(user.email.as_deref().unwrap_or("")),
         roles = text(&user.roles.clone().unwrap_or_default().join(", ")),
         projects = text(&user.projects.clone().unwrap_or_default().join(", ")),
-        options = role_options(),
+        options = role_options,
     )
 }
 
@@ -60,13 +80,13 @@ fn urlencode(segment: &str) -> String {
     form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }
 
-fn users_section(platform: &dyn Platform) -> String {
-    let rows = match platform
-        .sql()
-        .map_err(|error| error.to_string())
-        .and_then(|db| list_users(db.as_ref(), false).map_err(|error| error.to_string()))
-    {
-        Ok(users) => users.iter().map(user_row).collect::<String>(),
+fn users_section(users: Result<Vec<UserRecord>, String>) -> String {
+    let options = role_options();
+    let rows = match users {
+        Ok(users) => users
+            .iter()
+            .map(|user| user_row(user, &options))
+            .collect::<String>(),
         Err(error) => format!(
             "<tr><td colspan=\"6\">users cannot be read: {}</td></tr>",
             text(&error)
@@ -82,16 +102,11 @@ fn users_section(platform: &dyn Platform) -> String {
          <label>Role <select name=\"role\">{options}</select></label>\
          <label>Name <input name=\"name\"></label><label>Email <input name=\"email\" type=\"email\"></label>\
          <label>Project (managers only) <input name=\"project\"></label>\
-         <button type=\"submit\">Create user</button></form></section>",
-        options = role_options(),
+         <button type=\"submit\">Create user</button></form></section>"
     )
 }
 
-fn notice_section(platform: &dyn Platform) -> String {
-    let notice = platform
-        .kv()
-        .map_err(|error| error.to_string())
-        .and_then(|kv| read_notice(kv.as_ref()).map_err(|error| error.to_string()));
+fn notice_section(notice: Result<String, String>) -> String {
     let (current, problem) = match notice {
         Ok(notice) => (notice, String::new()),
         Err(error) => (
@@ -111,14 +126,7 @@ fn notice_section(platform: &dyn Platform) -> String {
     )
 }
 
-fn tagger_section(platform: &dyn Platform) -> String {
-    let statuses = platform
-        .kv()
-        .map_err(|error| error.to_string())
-        .and_then(|kv| {
-            tagger_statuses(kv.as_ref(), cc_web::unix_now() as i64)
-                .map_err(|error| error.to_string())
-        });
+fn tagger_section(statuses: Result<Vec<TaggerStatus>, String>) -> String {
     let rows = match statuses {
         Ok(statuses) => statuses
             .iter()
@@ -156,24 +164,15 @@ fn log_row(entry: &applog::LogEntry) -> String {
     )
 }
 
-fn log_section(platform: &dyn Platform) -> String {
-    let filter = LogFilter {
-        since_us: applog::now_us() - LOG_WINDOW_US,
-        lines: LOG_LINES,
-        max_priority: Priority::Debug,
-        search: String::new(),
-    };
-    let rows = match platform
-        .sql()
-        .and_then(|db| applog::query(db.as_ref(), &filter))
-    {
+fn log_section(entries: Result<Vec<applog::LogEntry>, String>) -> String {
+    let rows = match entries {
         Ok(entries) if entries.is_empty() => {
             "<tr><td colspan=\"4\">nothing logged in the last 24 hours</td></tr>".to_owned()
         }
         Ok(entries) => entries.iter().rev().map(log_row).collect(),
         Err(error) => format!(
             "<tr><td colspan=\"4\">the log cannot be read: {}</td></tr>",
-            text(&error.to_string())
+            text(&error)
         ),
     };
     format!(

@@ -391,7 +391,7 @@ pub fn start_run(
         },
     };
     write_progress(kv, kind, &progress)?;
-    run_batch(db, kv, unit, tagger, batch_size, now)
+    next_batch(db, kv, unit, tagger, progress, batch_size, now)
 }
 
 /// Does the next batch of a started run; the run ends (its progress is removed, its job count
@@ -404,10 +404,23 @@ pub fn run_batch(
     batch_size: i64,
     now: i64,
 ) -> Result<RunState, TaggerError> {
+    match read_progress(kv, tagger.tagger())? {
+        Some(progress) => next_batch(db, kv, unit, tagger, progress, batch_size, now),
+        None => Ok(RunState::Finished),
+    }
+}
+
+/// The batch after `progress`, which the caller has just read or written.
+fn next_batch(
+    db: &dyn Sql,
+    kv: &dyn Kv,
+    unit: &str,
+    tagger: &LoadedTagger,
+    progress: Progress,
+    batch_size: i64,
+    now: i64,
+) -> Result<RunState, TaggerError> {
     let kind = tagger.tagger();
-    let Some(progress) = read_progress(kv, kind)? else {
-        return Ok(RunState::Finished);
-    };
     let ids: Vec<i64> = db
         .execute(
             "SELECT id FROM job WHERE job_state <> 'running' AND id > ? ORDER BY id LIMIT ?",

@@ -2,7 +2,7 @@
 //! to end through the runner with real browser sessions (docs/nodes-users.md#users).
 
 use base64::Engine;
-use cc_spin_e2e::{assert_error, Reply, RunnerConfig, TestApp};
+use cc_spin_e2e::{assert_error, usernames, Reply, RunnerConfig, TestApp};
 use serde_json::{json, Value};
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -215,21 +215,12 @@ fn creating_users_checks_every_rule_and_stores_one_role_and_no_empty_project() {
         roles.json(),
         json!(["api", "user", "manager", "support", "admin"])
     );
-    let names = |reply: Reply| -> Vec<String> {
-        let users = reply.json();
-        users
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|user| user["username"].as_str().unwrap().to_owned())
-            .collect()
-    };
     assert_eq!(
-        names(app.as_admin("GET", "/config/users/", "")),
+        usernames(&app.as_admin("GET", "/config/users/", "")),
         ["boss", "carol", "mia", "robot"]
     );
     assert_eq!(
-        names(app.as_admin("GET", "/config/users/?not-just-user=true", "")),
+        usernames(&app.as_admin("GET", "/config/users/?not-just-user=true", "")),
         ["boss", "mia", "robot"]
     );
 }

@@ -531,6 +531,18 @@ impl TestApp {
     }
 }
 
+/// The `username`s of a 200 answer listing users (`GET /api/users/`, `GET /config/users/`).
+pub fn usernames(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply
+        .json()
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|user| user["username"].as_str().expect("a username").to_owned())
+        .collect()
+}
+
 /// The `session=…` pair a response's `Set-Cookie` sets, ready for a `Cookie` header.
 pub fn session_cookie(reply: &Reply) -> Option<String> {
     reply

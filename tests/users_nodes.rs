@@ -5,8 +5,8 @@
 use std::process::Command;
 
 use cc_spin_e2e::{
-    assert_error, assert_error_prefix, binary, get, send, unix_now, workspace_root, Reply,
-    RunnerConfig, TestApp, NOT_FOUND_BODY,
+    assert_error, assert_error_prefix, binary, get, send, unix_now, usernames, workspace_root,
+    Reply, RunnerConfig, TestApp, NOT_FOUND_BODY,
 };
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -130,26 +130,16 @@ fn users_are_listed_for_admins_only() {
          \"projects\":[\"p1\"],\"authType\":0,\"authSource\":0}]\n"
     );
 
-    let names = |reply: Reply| -> Vec<String> {
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        reply
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|user| user["username"].as_str().unwrap().to_owned())
-            .collect()
-    };
     assert_eq!(
-        names(app.as_admin("GET", "/api/users/?not-just-user=true", "")),
+        usernames(&app.as_admin("GET", "/api/users/?not-just-user=true", "")),
         ["alice", "robot", "boss"]
     );
     assert_eq!(
-        names(app.as_admin("GET", "/api/users/?not-just-user=TRUE", "")).len(),
+        usernames(&app.as_admin("GET", "/api/users/?not-just-user=TRUE", "")).len(),
         4
     );
     assert_eq!(
-        names(app.as_admin("GET", "/api/users/?not-just-user=false", "")).len(),
+        usernames(&app.as_admin("GET", "/api/users/?not-just-user=false", "")).len(),
         4
     );
 
@@ -161,7 +151,7 @@ fn users_are_listed_for_admins_only() {
         )
         .unwrap();
     assert_eq!(
-        names(app.as_admin("GET", "/api/users/?not-just-user=true", "")),
+        usernames(&app.as_admin("GET", "/api/users/?not-just-user=true", "")),
         ["alice", "robot", "boss"]
     );
 

@@ -213,6 +213,32 @@ fn every_response_carries_the_security_headers_and_csrf_is_blocked() {
     assert_eq!(cross_site.text(), "cross-site request blocked\n");
 }
 
+/// Whole bodies go out with their length (docs/storage.md#response-writes): a small one in the
+/// host's buffer before the response is handed over, one larger than that buffer (the 1.7 MB
+/// Swagger bundle) partly after it.
+#[test]
+fn responses_carry_their_length_small_and_large() {
+    let app = app();
+    let token = app.keys.token("api", &["api"], 600);
+    let clusters = get_clusters(&app, "?cluster=emmy", &token);
+    assert_eq!(clusters.status, 200);
+    assert_eq!(
+        clusters.header("content-length"),
+        Some(clusters.body.len().to_string().as_str())
+    );
+    assert_eq!(clusters.header("transfer-encoding"), None);
+
+    let bundle = get(&app.runner.url("/swagger/swagger-ui-bundle.js"), &[]);
+    let expected = include_bytes!("../components/swagger/swagger-ui/swagger-ui-bundle.js");
+    assert_eq!(bundle.status, 200);
+    assert_eq!(bundle.body.len(), expected.len());
+    assert!(bundle.body == expected, "the bundle arrives byte for byte");
+    assert_eq!(
+        bundle.header("content-length"),
+        Some(expected.len().to_string().as_str())
+    );
+}
+
 #[test]
 fn login_page_is_served_by_the_session_component() {
     let app = app();

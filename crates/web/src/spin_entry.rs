@@ -3,7 +3,7 @@
 //! own conversions fold them into a map, losing e.g. all but one `Allow` or `Set-Cookie`).
 
 use futures::TryStreamExt;
-use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
 use crate::body_limit::{append_chunk, body_limit, check_declared_length};
 use crate::{ApiError, Platform, Request, Response, SpinPlatform};
@@ -35,8 +35,20 @@ async fn read_request(
     Ok(request)
 }
 
-async fn write_response(response: Response, out: ResponseOutparam) {
-    let (parts, body) = response.into_parts();
+/// Sends the response. The body goes in with a `Content-Length` before the response is handed
+/// to the host whenever the host buffers it without a reader (wasmtime's hosts buffer up to
+/// 1 MiB), so the host's HTTP server sees head and body at once and writes them in one
+/// segment. Handed over first, the head could leave alone, and on a socket without
+/// `TCP_NODELAY` (Spin's) the rest then waits up to 40 ms for the client's delayed ACK
+/// (docs/storage.md#response-writes).
+fn write_response(response: Response, out: ResponseOutparam) {
+    let (mut parts, body) = response.into_parts();
+    if status_has_body(parts.status) {
+        parts
+            .headers
+            .entry(http::header::CONTENT_LENGTH)
+            .or_insert_with(|| http::HeaderValue::from(body.len()));
+    }
     let headers: Vec<(String, Vec<u8>)> = parts
         .headers
         .iter()
@@ -47,9 +59,47 @@ async fn write_response(response: Response, out: ResponseOutparam) {
     outgoing
         .set_status_code(parts.status.as_u16())
         .expect("http::StatusCode is a valid status");
-    if let Err(error) = out.set_with_body(outgoing, body).await {
-        eprintln!("writing the response body failed: {error}");
+    let outgoing_body = outgoing.body().expect("a new response has its body");
+    let stream = outgoing_body.write().expect("a new body is writable");
+    let mut handover = Some((out, outgoing));
+    let mut written = 0;
+    while written < body.len() {
+        match stream.check_write() {
+            Ok(0) => {
+                // The host's buffer is full: hand the response over so that it is read.
+                if let Some((out, response)) = handover.take() {
+                    out.set(response);
+                }
+                stream.subscribe().block();
+            }
+            Ok(budget) => {
+                let end = body.len().min(written + budget as usize);
+                if let Err(error) = stream.write(&body[written..end]) {
+                    eprintln!("writing the response body failed: {error:?}");
+                    return;
+                }
+                written = end;
+            }
+            Err(error) => {
+                eprintln!("writing the response body failed: {error:?}");
+                return;
+            }
+        }
     }
+    drop(stream);
+    if let Err(error) = OutgoingBody::finish(outgoing_body, None) {
+        eprintln!("finishing the response body failed: {error:?}");
+    }
+    if let Some((out, response)) = handover {
+        out.set(response);
+    }
+}
+
+/// Statuses that never carry a body, so they get no `Content-Length` either.
+fn status_has_body(status: http::StatusCode) -> bool {
+    !(status.is_informational()
+        || status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED)
 }
 
 /// Serves one request with `handle` on the Spin host platform; bodies over `default_limit`
@@ -64,6 +114,6 @@ pub async fn serve_spin(
         Ok(request) => handle(&request, &SpinPlatform),
         Err(error) => error.into_response(),
     };
-    write_response(response, out).await;
+    write_response(response, out);
     crate::run_after_response(&SpinPlatform);
 }

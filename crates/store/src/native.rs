@@ -51,17 +51,32 @@ fn switch_to_wal(conn: &Connection) -> Result<(), StoreError> {
     }
 }
 
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+fn create_parent_dir(path: &Path) -> Result<(), StoreError> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Database(format!("creating {}: {e}", dir.display())))?;
     }
+    Ok(())
+}
+
+/// A connection tuned for native callers (tests, the admin CLI): short busy pauses, WAL,
+/// `synchronous = NORMAL`, foreign keys.
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    create_parent_dir(path)?;
     let mut conn = Connection::open(path)?;
     conn.busy_handler(Some(wait_for_lock))?;
     switch_to_wal(&conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// A connection as Spin's SQLite hosts open one: rusqlite's defaults (a 5 s busy timeout, so
+/// SQLite's sleeping busy handler), the journal mode the file has, nothing else set. A
+/// component sets what it needs itself.
+fn open_like_spin(path: &Path) -> Result<Connection, StoreError> {
+    create_parent_dir(path)?;
+    Ok(Connection::open(path)?)
 }
 
 /// One connection to a SQLite database file (Spin's `sqlite_db.db` for the `default` database).
@@ -73,6 +88,13 @@ impl NativeSql {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
             conn: open_connection(path)?,
+        })
+    }
+
+    /// A fresh connection as Spin's host gives a component for each `open` ([`open_like_spin`]).
+    pub fn open_like_spin(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            conn: open_like_spin(path)?,
         })
     }
 
@@ -140,7 +162,15 @@ pub struct NativeKv {
 
 impl NativeKv {
     pub fn open(path: &Path, store: &str) -> Result<Self, StoreError> {
-        let conn = open_connection(path)?;
+        Self::with_table(open_connection(path)?, store)
+    }
+
+    /// The store on a connection as Spin's host opens it ([`open_like_spin`]).
+    pub fn open_like_spin(path: &Path, store: &str) -> Result<Self, StoreError> {
+        Self::with_table(open_like_spin(path)?, store)
+    }
+
+    fn with_table(conn: Connection, store: &str) -> Result<Self, StoreError> {
         conn.execute(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
                 store TEXT NOT NULL,

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cc_store::native::{NativeKv, NativeSql};
 use cc_store::{Kv, Sql, StoreError};
@@ -14,7 +14,6 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::outbound::AllowedHosts;
-use crate::pool::{Pool, Pooled};
 use crate::redis_kv::RedisKv;
 use crate::runtime_config::{KeyValueBackend, RuntimeConfig};
 use crate::variables::check_guest_key;
@@ -34,86 +33,89 @@ use spin::sqlite::sqlite;
 
 /// The only store / database label backed by a file; Spin's defaults need no runtime config.
 pub const DEFAULT_LABEL: &str = "default";
-/// Idle connections kept per state file.
-const MAX_IDLE_CONNECTIONS: usize = 16;
 
-/// Where the `default` key-value store lives, with its idle connections.
-enum KeyValueStores {
-    SqliteFile {
-        path: PathBuf,
-        pool: Arc<Pool<NativeKv>>,
-    },
-    Redis {
-        url: String,
-        pool: Arc<Pool<RedisKv>>,
-    },
+/// A key-value store every instance shares through one connection, as Spin's key-value hosts
+/// do (its SQLite store keeps one connection per process behind a mutex; its Redis store one
+/// multiplexed connection).
+pub type SharedKv = Arc<dyn Kv + Send + Sync>;
+
+/// Spin's SQLite key-value store: one connection, one caller at a time.
+struct SerializedKv(Mutex<NativeKv>);
+
+impl SerializedKv {
+    fn with<R>(&self, operation: impl FnOnce(&NativeKv) -> R) -> R {
+        // A panic while holding the lock cannot leave the connection inconsistent.
+        operation(
+            &self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
 }
 
-impl KeyValueStores {
-    fn open(&self) -> Result<KvStore, StoreError> {
-        match self {
-            KeyValueStores::SqliteFile { path, pool } => pool
-                .take(|| NativeKv::open(path, DEFAULT_LABEL))
-                .map(KvStore::SqliteFile),
-            KeyValueStores::Redis { url, pool } => {
-                pool.take(|| RedisKv::open(url)).map(KvStore::Redis)
-            }
-        }
+impl Kv for SerializedKv {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|kv| kv.get(key))
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.with(|kv| kv.set(key, value))
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.with(|kv| kv.delete(key))
+    }
+
+    fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.with(|kv| kv.exists(key))
+    }
+
+    fn get_keys(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|kv| kv.get_keys())
     }
 }
 
 /// The state all instances share: Spin's state files below the state directory, unless the
 /// runtime config moves the key-value store (e.g. to Redis) or the database file.
 pub struct StateStores {
-    key_value: KeyValueStores,
+    key_value_location: Option<KeyValueBackend>,
+    key_value: Option<SharedKv>,
+    state_dir: PathBuf,
     sql_path: PathBuf,
-    sql_pool: Arc<Pool<NativeSql>>,
-}
-
-/// A released SQL connection may be reused only outside a transaction: a guest can drop its
-/// connection (or end) in the middle of one. `BEGIN` fails exactly when a transaction is open;
-/// closing such a connection rolls it back, as a fresh connection per `open` would.
-fn sql_is_reusable(sql: &NativeSql) -> bool {
-    sql.execute("BEGIN", &[]).is_ok() && sql.execute("ROLLBACK", &[]).is_ok()
 }
 
 impl StateStores {
     pub fn new(state_dir: &std::path::Path, runtime_config: &RuntimeConfig) -> Self {
-        let key_value = match &runtime_config.key_value {
-            Some(KeyValueBackend::Redis(url)) => KeyValueStores::Redis {
-                url: url.clone(),
-                pool: Pool::new(MAX_IDLE_CONNECTIONS, |_| true),
-            },
-            Some(KeyValueBackend::SqliteFile(path)) => KeyValueStores::SqliteFile {
-                path: path.clone(),
-                pool: Pool::new(MAX_IDLE_CONNECTIONS, |_| true),
-            },
-            None => KeyValueStores::SqliteFile {
-                path: state_dir.join("sqlite_key_value.db"),
-                pool: Pool::new(MAX_IDLE_CONNECTIONS, |_| true),
-            },
-        };
         Self {
-            key_value,
+            key_value_location: runtime_config.key_value.clone(),
+            key_value: None,
+            state_dir: state_dir.to_path_buf(),
             sql_path: runtime_config
                 .sqlite_path
                 .clone()
                 .unwrap_or_else(|| state_dir.join("sqlite_db.db")),
-            sql_pool: Pool::new(MAX_IDLE_CONNECTIONS, sql_is_reusable),
         }
     }
 
-    /// Opens the key-value store once so that a broken state directory or an unreachable Redis
-    /// fails at start-up.
-    pub fn open_key_value(&self) -> Result<(), StoreError> {
-        self.key_value.open().map(drop)
+    /// Connects the key-value store (before any instance runs), so that a broken state
+    /// directory or an unreachable Redis fails at start-up.
+    pub fn open_key_value(&mut self) -> Result<(), StoreError> {
+        let serialized = |path: &std::path::Path| -> Result<SharedKv, StoreError> {
+            let kv = NativeKv::open_like_spin(path, DEFAULT_LABEL)?;
+            Ok(Arc::new(SerializedKv(Mutex::new(kv))))
+        };
+        self.key_value = Some(match &self.key_value_location {
+            Some(KeyValueBackend::Redis(url)) => Arc::new(RedisKv::open(url)?),
+            Some(KeyValueBackend::SqliteFile(path)) => serialized(path)?,
+            None => serialized(&self.state_dir.join("sqlite_key_value.db"))?,
+        });
+        Ok(())
     }
 
     /// Opens the SQLite database once so that a broken state directory fails at start-up.
     pub fn open_sqlite(&self) -> Result<(), StoreError> {
-        let sql = NativeSql::open(&self.sql_path)?;
-        self.sql_pool.put(sql);
-        Ok(())
+        NativeSql::open_like_spin(&self.sql_path).map(drop)
     }
 }
 
@@ -127,27 +129,19 @@ pub struct ComponentPolicy {
     pub allowed_hosts: AllowedHosts,
 }
 
-/// An open key-value store resource.
-pub enum KvStore {
-    SqliteFile(Pooled<NativeKv>),
-    Redis(Pooled<RedisKv>),
-}
+/// An open key-value store resource: a handle on the shared store.
+pub struct KvStore(SharedKv);
 
 impl KvStore {
     fn kv(&self) -> &dyn Kv {
-        match self {
-            KvStore::SqliteFile(kv) => &**kv,
-            KvStore::Redis(kv) => &**kv,
-        }
+        &*self.0
     }
 }
 
-/// An open SQLite connection resource; the connection belongs to the resource as long as it
-/// lives, so a guest can run a transaction across `execute` calls. Being pooled, a connection
-/// keeps what a previous guest set on it (pragmas, temp tables), and `last-insert-rowid` /
-/// `changes` report its previous statement until the guest runs one.
+/// An open SQLite connection resource: a new connection for every `open`, as Spin's host makes
+/// one, living as long as the resource, so a guest can run a transaction across `execute` calls.
 pub struct SqlConnection {
-    sql: Pooled<NativeSql>,
+    sql: NativeSql,
 }
 
 /// The `T` of every `Store<T>`: one per request.
@@ -261,10 +255,11 @@ impl key_value::HostStore for InstanceState {
         if label != DEFAULT_LABEL {
             return Ok(Err(key_value::Error::NoSuchStore));
         }
-        let stores = &self.stores;
-        match blocking(|| stores.key_value.open()) {
-            Ok(kv) => Ok(Ok(self.table.push(kv)?)),
-            Err(error) => Ok(Err(kv_error(error))),
+        match &self.stores.key_value {
+            Some(shared) => Ok(Ok(self.table.push(KvStore(Arc::clone(shared)))?)),
+            None => Ok(Err(key_value::Error::Other(
+                "the key-value store was not opened at start-up".into(),
+            ))),
         }
     }
 
@@ -359,8 +354,8 @@ impl sqlite::HostConnection for InstanceState {
         if database != DEFAULT_LABEL {
             return Ok(Err(sqlite::Error::NoSuchDatabase));
         }
-        let stores = &self.stores;
-        match blocking(|| stores.sql_pool.take(|| NativeSql::open(&stores.sql_path))) {
+        let path = &self.stores.sql_path;
+        match blocking(|| NativeSql::open_like_spin(path)) {
             Ok(sql) => Ok(Ok(self.table.push(SqlConnection { sql })?)),
             Err(error) => Ok(Err(sql_error(error))),
         }
@@ -433,10 +428,12 @@ mod tests {
             sqlite_databases: vec!["default".into()],
             allowed_hosts: AllowedHosts::default(),
         };
+        let mut stores = StateStores::new(dir, &RuntimeConfig::default());
+        stores.open_key_value().unwrap();
         InstanceState::new(
             WasiCtx::builder().build(),
             Arc::new(policy),
-            Arc::new(StateStores::new(dir, &RuntimeConfig::default())),
+            Arc::new(stores),
         )
     }
 
@@ -465,15 +462,19 @@ mod tests {
             .unwrap();
         assert_eq!(value.as_deref(), Some(&b"v"[..]));
         HostStore::drop(&mut state, store).unwrap();
-        let KeyValueStores::SqliteFile { pool, .. } = &state.stores.key_value else {
-            panic!("the default key-value store is the SQLite file");
-        };
-        assert_eq!(pool.idle_count(), 1);
+        // Every open shares the one connection, so a second store sees the value at once.
+        let second = HostStore::open(&mut state, "default".into())
+            .unwrap()
+            .unwrap();
+        let value = HostStore::get(&mut state, second, "k".into())
+            .unwrap()
+            .unwrap();
+        assert_eq!(value.as_deref(), Some(&b"v"[..]));
         assert!(dir.path().join("sqlite_key_value.db").is_file());
     }
 
     #[test]
-    fn sqlite_connections_return_to_the_pool_only_outside_transactions() {
+    fn every_open_is_a_new_connection_and_an_open_transaction_ends_with_it() {
         let dir = tempfile::tempdir().unwrap();
         let mut state = state(dir.path());
         assert!(matches!(
@@ -500,7 +501,6 @@ mod tests {
         .unwrap();
         assert_eq!(HostConnection::changes(&mut state, borrow()).unwrap(), 1);
         HostConnection::drop(&mut state, conn).unwrap();
-        assert_eq!(state.stores.sql_pool.idle_count(), 0);
 
         let conn = HostConnection::open(&mut state, "default".into())
             .unwrap()
@@ -518,7 +518,6 @@ mod tests {
             sqlite::Value::Integer(0)
         ));
         HostConnection::drop(&mut state, conn).unwrap();
-        assert_eq!(state.stores.sql_pool.idle_count(), 1);
     }
 
     #[test]

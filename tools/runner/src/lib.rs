@@ -17,7 +17,6 @@ pub mod files;
 pub mod host;
 pub mod manifest;
 pub mod outbound;
-pub mod pool;
 pub mod redis_kv;
 pub mod routing;
 pub mod runtime_config;

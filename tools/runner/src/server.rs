@@ -226,8 +226,8 @@ pub async fn serve(
                 }
             },
         };
-        // Best effort: small responses should not wait for Nagle.
-        let _ = stream.set_nodelay(true);
+        // No TCP_NODELAY, as in Spin's HTTP trigger: a response written in pieces waits for
+        // the client's ACK here as it does there (docs/storage.md#response-writes).
         let app = Arc::clone(&app);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {

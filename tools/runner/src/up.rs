@@ -197,7 +197,7 @@ fn open_state(
         message,
     };
     std::fs::create_dir_all(state_dir).map_err(|e| state_error(e.to_string()))?;
-    let stores = StateStores::new(state_dir, runtime_config);
+    let mut stores = StateStores::new(state_dir, runtime_config);
     let uses = |labels: fn(&ComponentDecl) -> &Vec<String>| {
         triggered
             .iter()

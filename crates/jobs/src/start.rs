@@ -123,46 +123,77 @@ fn json_text<T: Serialize>(value: &T) -> Value {
     Value::Text(serde_json::to_string(value).unwrap_or_else(|_| "null".into()))
 }
 
-/// Inserts the job; JSON columns as text, absent ones as the text `null` like the reference.
-fn insert_job(db: &dyn Sql, job: &Job) -> Result<i64, JobsError> {
-    db.execute(
-        "INSERT INTO job (job_id, cluster, subcluster, submit_time, start_time, hpc_user, project, \
-         cluster_partition, array_job_id, duration, walltime, job_state, meta_data, resources, \
-         num_nodes, num_hwthreads, num_acc, smt, shared, monitoring_status, energy, footprint) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            Value::Integer(job.job_id),
-            Value::from(job.cluster.as_str()),
-            Value::from(job.sub_cluster.as_str()),
-            Value::Integer(job.submit_time),
-            Value::Integer(job.start_time),
-            Value::from(job.user.as_str()),
-            Value::from(job.project.as_str()),
-            Value::from(job.partition.as_str()),
-            Value::Integer(job.array_job_id),
-            Value::Integer(job.duration),
-            Value::Integer(job.walltime),
-            Value::from(job.job_state.as_str()),
-            json_text(&job.meta_data),
-            json_text(&job.resources),
-            Value::Integer(job.num_nodes),
-            Value::Integer(job.num_hwthreads),
-            Value::Integer(job.num_acc),
-            Value::Integer(job.smt),
-            Value::from(job.shared.as_str()),
-            Value::Integer(job.monitoring_status),
-            Value::Real(job.energy),
-            json_text(&job.footprint),
-        ],
-    )
-    .map_err(JobsError::storage("insert into database failed: "))?;
-    Ok(db.last_insert_rowid())
+/// One statement that inserts the job unless [`find_duplicate`]'s condition holds. SQLite
+/// takes the write lock before the statement reads, so the check and the insert cannot
+/// interleave with another instance's start, without a transaction around them.
+const INSERT_UNLESS_DUPLICATE: &str = concat!(
+    "INSERT INTO job (job_id, cluster, subcluster, submit_time, start_time, hpc_user, project, ",
+    "cluster_partition, array_job_id, duration, walltime, job_state, meta_data, resources, ",
+    "num_nodes, num_hwthreads, num_acc, smt, shared, monitoring_status, energy, footprint) ",
+    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? ",
+    "WHERE NOT EXISTS (SELECT 1 FROM job WHERE job_id = ? AND cluster = ? AND ? - start_time < ?) ",
+    "RETURNING id"
+);
+
+/// Inserts the job unless it duplicates a stored one; JSON columns as text, absent ones as the
+/// text `null` like the reference.
+fn insert_unless_duplicate(db: &dyn Sql, job: &Job) -> Result<Option<i64>, JobsError> {
+    let inserted = db
+        .execute(
+            INSERT_UNLESS_DUPLICATE,
+            &[
+                Value::Integer(job.job_id),
+                Value::from(job.cluster.as_str()),
+                Value::from(job.sub_cluster.as_str()),
+                Value::Integer(job.submit_time),
+                Value::Integer(job.start_time),
+                Value::from(job.user.as_str()),
+                Value::from(job.project.as_str()),
+                Value::from(job.partition.as_str()),
+                Value::Integer(job.array_job_id),
+                Value::Integer(job.duration),
+                Value::Integer(job.walltime),
+                Value::from(job.job_state.as_str()),
+                json_text(&job.meta_data),
+                json_text(&job.resources),
+                Value::Integer(job.num_nodes),
+                Value::Integer(job.num_hwthreads),
+                Value::Integer(job.num_acc),
+                Value::Integer(job.smt),
+                Value::from(job.shared.as_str()),
+                Value::Integer(job.monitoring_status),
+                Value::Real(job.energy),
+                json_text(&job.footprint),
+                Value::Integer(job.job_id),
+                Value::from(job.cluster.as_str()),
+                Value::Integer(job.start_time),
+                Value::Integer(DUPLICATE_WINDOW),
+            ],
+        )
+        .map_err(JobsError::storage("insert into database failed: "))?;
+    Ok(inserted.scalar().and_then(Value::as_i64))
 }
 
-/// Stores a checked job with its tags: duplicate check, insert and tags in one `BEGIN
-/// IMMEDIATE` transaction, so that concurrent identical starts from many component instances
-/// yield exactly one row, and a failing tag leaves no job behind. Tag permissions are checked
-/// before anything is written.
+/// Inserts the job, or names the stored job it duplicates. A duplicate deleted between the
+/// refused insert and the lookup leaves nothing to report, so the insert is tried again.
+fn insert_new_job(db: &dyn Sql, job: &Job) -> Result<i64, JobsError> {
+    loop {
+        if let Some(id) = insert_unless_duplicate(db, job)? {
+            return Ok(id);
+        }
+        if let Some(id) = find_duplicate(db, job)? {
+            return Err(JobsError::Duplicate {
+                id,
+                job_id: job.job_id,
+            });
+        }
+    }
+}
+
+/// Stores a checked job with its tags so that concurrent identical starts from many component
+/// instances yield exactly one row, and a failing tag leaves no job behind. Without tags that
+/// is one statement; with tags, the insert and the tags share one `BEGIN IMMEDIATE`
+/// transaction. Tag permissions are checked before anything is written.
 pub(crate) fn store_started_job(
     db: &dyn Sql,
     job: &Job,
@@ -176,14 +207,11 @@ pub(crate) fn store_started_job(
     for tag in &tags {
         check_write(user, &tag.scope).map_err(JobsError::TagNewJob)?;
     }
+    if tags.is_empty() {
+        return insert_new_job(db, job);
+    }
     in_transaction(db, || {
-        if let Some(id) = find_duplicate(db, job)? {
-            return Err(JobsError::Duplicate {
-                id,
-                job_id: job.job_id,
-            });
-        }
-        let id = insert_job(db, job)?;
+        let id = insert_new_job(db, job)?;
         for tag in &tags {
             let tag = find_or_create_tag(db, tag).map_err(JobsError::TagNewJob)?;
             attach_tag(db, id, tag).map_err(JobsError::TagNewJob)?;

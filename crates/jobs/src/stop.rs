@@ -2,7 +2,7 @@
 //! (docs/jobs.md#archiving-after-stop).
 
 use cc_model::{Job, JobState};
-use cc_store::{in_transaction, Sql, StoreError, Value};
+use cc_store::{Sql, StoreError, Value};
 use serde::Deserialize;
 
 use crate::error::{JobsError, LookupError};
@@ -84,12 +84,13 @@ pub(crate) fn stop_outcome(
     Ok((state, stop_time.saturating_sub(job.start_time)))
 }
 
-/// Finds, checks and updates the job under the write lock, so two concurrent stops of one job
-/// cannot both succeed. The stopped job is returned with its metadata (docs/compatibility.md#stop-answers-with-metadata;
-/// the reference answers `metaData: null`).
+/// Finds and checks the job, then marks it with one conditional `UPDATE` that only a running
+/// job passes, so two concurrent stops of one job cannot both succeed and the write lock is
+/// held for that statement alone. The stopped job is returned with its metadata
+/// (docs/compatibility.md#stop-answers-with-metadata; the reference answers `metaData: null`).
 pub(crate) fn stop(db: &dyn Sql, request: &StopJobRequest, now: i64) -> Result<Job, JobsError> {
     let key = request.key()?;
-    in_transaction(db, || {
+    loop {
         let mut job =
             find_by_key(db, &key, true, now)?.ok_or(JobsError::FindJob(LookupError::NoRows))?;
         let id = job.id.unwrap_or_default();
@@ -105,25 +106,32 @@ pub(crate) fn stop(db: &dyn Sql, request: &StopJobRequest, now: i64) -> Result<J
             request.stop_time.unwrap_or_default(),
         )
         .map_err(failed)?;
-        db.execute(
-            "UPDATE job SET job_state = ?, duration = ? WHERE id = ?",
-            &[
-                Value::from(state.as_str()),
-                Value::Integer(duration),
-                Value::Integer(id),
-            ],
-        )
-        .map_err(|error| {
-            failed(StopProblem::Marking {
-                state,
-                duration,
-                error,
-            })
-        })?;
-        job.job_state = state;
-        job.duration = duration;
-        Ok(job)
-    })
+        let marked = db
+            .execute(
+                "UPDATE job SET job_state = ?, duration = ? WHERE id = ? AND job_state = ? \
+                 RETURNING id",
+                &[
+                    Value::from(state.as_str()),
+                    Value::Integer(duration),
+                    Value::Integer(id),
+                    Value::from(JobState::Running.as_str()),
+                ],
+            )
+            .map_err(|error| {
+                failed(StopProblem::Marking {
+                    state,
+                    duration,
+                    error,
+                })
+            })?;
+        if !marked.rows.is_empty() {
+            job.job_state = state;
+            job.duration = duration;
+            return Ok(job);
+        }
+        // Another request stopped or deleted the job after it was read: decide again on what
+        // is stored now.
+    }
 }
 
 #[cfg(test)]

@@ -5,13 +5,11 @@
 //! Routes: `GET /api/clusters/?cluster=emmy`; `POST /api/jobs/start_job/` with a new job each;
 //! `POST /api/write` with one fritz node's collector batch each; start+stop pairs.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cc_spin_e2e::{
-    bench_agent, collector_batch, free_port, fritz_host, unix_now, wait_for_port, workspace_root,
-    Keys, Runner, RunnerConfig,
+    bench_agent, collector_batch, fritz_host, unix_now, Keys, Runner, RunnerConfig, SpinUp,
 };
 use serde_json::json;
 
@@ -154,44 +152,6 @@ fn run_routes(base: &str, token: &str) -> Vec<(&'static str, &'static str, Figur
     ]
 }
 
-/// `spin up` on the repository's spin.toml, stopped when dropped.
-struct SpinUp {
-    child: Child,
-    base: String,
-}
-
-impl SpinUp {
-    fn start(keys: &Keys, state: &std::path::Path) -> Option<SpinUp> {
-        let port = free_port();
-        let child = Command::new("spin")
-            .args(["up", "-f"])
-            .arg(workspace_root().join("spin.toml"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
-            .arg(state)
-            .env("SPIN_VARIABLE_JWT_PUBLIC_KEY", &keys.public)
-            .env("SPIN_VARIABLE_JWT_PRIVATE_KEY", &keys.private)
-            .env("SPIN_VARIABLE_SESSION_KEY", &keys.session)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let spin = SpinUp {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        // Spin compiles every component before it listens.
-        wait_for_port(port, Duration::from_secs(300), "spin up");
-        Some(spin)
-    }
-}
-
-impl Drop for SpinUp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn cell(figures: Option<&Figures>) -> String {
     figures.map_or_else(
         || "—".to_owned(),
@@ -220,7 +180,7 @@ fn main() {
 
     let spin_state = tempfile::tempdir().unwrap();
     let on_spin = match SpinUp::start(&keys, spin_state.path()) {
-        Some(spin) => Some(run_routes(&spin.base, &token)),
+        Some(spin) => Some(run_routes(&spin.base_url, &token)),
         None => {
             println!("spin is not on PATH: only the runner's column is filled");
             None

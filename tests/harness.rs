@@ -122,6 +122,54 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `spin up` (real Spin, when it is on PATH) on the repository's spin.toml, run in its own
+/// process group and stopped with that group when dropped: `spin up` serves the app from a child
+/// `spin trigger http` process, which a kill of `spin up` alone would leave running.
+pub struct SpinUp {
+    child: Child,
+    pub base_url: String,
+}
+
+impl SpinUp {
+    /// `None` when `spin` is not on PATH.
+    pub fn start(keys: &Keys, state_dir: &Path) -> Option<SpinUp> {
+        use std::os::unix::process::CommandExt;
+        build_once();
+        let port = free_port();
+        let child = Command::new("spin")
+            .args(["up", "-f"])
+            .arg(workspace_root().join("spin.toml"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
+            .arg(state_dir)
+            .env("SPIN_VARIABLE_JWT_PUBLIC_KEY", &keys.public)
+            .env("SPIN_VARIABLE_JWT_PRIVATE_KEY", &keys.private)
+            .env("SPIN_VARIABLE_SESSION_KEY", &keys.session)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .ok()?;
+        let spin = SpinUp {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+        };
+        // Spin compiles every component before it listens.
+        wait_for_port(port, Duration::from_secs(300), "spin up");
+        Some(spin)
+    }
+}
+
+impl Drop for SpinUp {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
+        // The trigger process may outlive `spin up` by a moment; nothing of the group stays.
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    }
+}
+
 /// A process's resident memory in KiB (Linux `VmRSS`), for benchmarks.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

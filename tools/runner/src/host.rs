@@ -21,7 +21,11 @@ use crate::variables::check_guest_key;
 wasmtime::component::bindgen!({
     path: "wit",
     world: "cc-spin:host/runner-host",
-    imports: { default: trappable },
+    imports: {
+        // Spin runs every statement on tokio's blocking pool; so does the runner.
+        "spin:sqlite/sqlite.[method]connection.execute": async | trappable,
+        default: trappable,
+    },
     with: {
         "fermyon:spin/key-value.store": KvStore,
         "spin:sqlite/sqlite.connection": SqlConnection,
@@ -42,15 +46,16 @@ pub type SharedKv = Arc<dyn Kv + Send + Sync>;
 /// Spin's SQLite key-value store: one connection, one caller at a time.
 struct SerializedKv(Mutex<NativeKv>);
 
+/// A connection's lock; a panic while holding it cannot leave the connection inconsistent.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl SerializedKv {
     fn with<R>(&self, operation: impl FnOnce(&NativeKv) -> R) -> R {
-        // A panic while holding the lock cannot leave the connection inconsistent.
-        operation(
-            &self
-                .0
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
+        operation(&locked(&self.0))
     }
 }
 
@@ -140,8 +145,9 @@ impl KvStore {
 
 /// An open SQLite connection resource: a new connection for every `open`, as Spin's host makes
 /// one, living as long as the resource, so a guest can run a transaction across `execute` calls.
+/// Shared with the blocking-pool task that runs a statement.
 pub struct SqlConnection {
-    sql: NativeSql,
+    sql: Arc<Mutex<NativeSql>>,
 }
 
 /// The `T` of every `Store<T>`: one per request.
@@ -356,20 +362,24 @@ impl sqlite::HostConnection for InstanceState {
         }
         let path = &self.stores.sql_path;
         match blocking(|| NativeSql::open_like_spin(path)) {
-            Ok(sql) => Ok(Ok(self.table.push(SqlConnection { sql })?)),
+            Ok(sql) => Ok(Ok(self.table.push(SqlConnection {
+                sql: Arc::new(Mutex::new(sql)),
+            })?)),
             Err(error) => Ok(Err(sql_error(error))),
         }
     }
 
-    fn execute(
+    async fn execute(
         &mut self,
         connection: Resource<SqlConnection>,
         statement: String,
         parameters: Vec<sqlite::Value>,
     ) -> wasmtime::Result<Result<sqlite::QueryResult, sqlite::Error>> {
-        let connection = self.table.get(&connection)?;
+        let sql = Arc::clone(&self.table.get(&connection)?.sql);
         let parameters: Vec<cc_store::Value> = parameters.into_iter().map(to_store_value).collect();
-        let result = blocking(|| connection.sql.execute(&statement, &parameters));
+        let result =
+            tokio::task::spawn_blocking(move || locked(&sql).execute(&statement, &parameters))
+                .await?;
         Ok(result.map_err(sql_error).map(|result| sqlite::QueryResult {
             columns: result.columns,
             rows: result
@@ -383,11 +393,11 @@ impl sqlite::HostConnection for InstanceState {
     }
 
     fn last_insert_rowid(&mut self, connection: Resource<SqlConnection>) -> wasmtime::Result<i64> {
-        Ok(self.table.get(&connection)?.sql.last_insert_rowid())
+        Ok(locked(&self.table.get(&connection)?.sql).last_insert_rowid())
     }
 
     fn changes(&mut self, connection: Resource<SqlConnection>) -> wasmtime::Result<u64> {
-        Ok(self.table.get(&connection)?.sql.changes())
+        Ok(locked(&self.table.get(&connection)?.sql).changes())
     }
 
     fn drop(&mut self, connection: Resource<SqlConnection>) -> wasmtime::Result<()> {
@@ -473,8 +483,8 @@ mod tests {
         assert!(dir.path().join("sqlite_key_value.db").is_file());
     }
 
-    #[test]
-    fn every_open_is_a_new_connection_and_an_open_transaction_ends_with_it() {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_open_is_a_new_connection_and_an_open_transaction_ends_with_it() {
         let dir = tempfile::tempdir().unwrap();
         let mut state = state(dir.path());
         assert!(matches!(
@@ -486,9 +496,11 @@ mod tests {
             .unwrap();
         let borrow = || Resource::<SqlConnection>::new_borrow(conn.rep());
         HostConnection::execute(&mut state, borrow(), "CREATE TABLE t (x)".into(), vec![])
+            .await
             .unwrap()
             .unwrap();
         HostConnection::execute(&mut state, borrow(), "BEGIN".into(), vec![])
+            .await
             .unwrap()
             .unwrap();
         HostConnection::execute(
@@ -497,6 +509,7 @@ mod tests {
             "INSERT INTO t VALUES (?)".into(),
             vec![sqlite::Value::Integer(1)],
         )
+        .await
         .unwrap()
         .unwrap();
         assert_eq!(HostConnection::changes(&mut state, borrow()).unwrap(), 1);
@@ -511,6 +524,7 @@ mod tests {
             "SELECT count(*) FROM t".into(),
             vec![],
         )
+        .await
         .unwrap()
         .unwrap();
         assert!(matches!(
@@ -520,14 +534,15 @@ mod tests {
         HostConnection::drop(&mut state, conn).unwrap();
     }
 
-    #[test]
-    fn sql_errors_are_io_errors_with_the_sqlite_message() {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sql_errors_are_io_errors_with_the_sqlite_message() {
         let dir = tempfile::tempdir().unwrap();
         let mut state = state(dir.path());
         let conn = HostConnection::open(&mut state, "default".into())
             .unwrap()
             .unwrap();
         let error = HostConnection::execute(&mut state, conn, "SELEC".into(), vec![])
+            .await
             .unwrap()
             .unwrap_err();
         assert!(matches!(error, sqlite::Error::Io(message) if message.contains("syntax error")));

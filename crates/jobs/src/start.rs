@@ -98,6 +98,14 @@ pub(crate) fn check_sanity(job: &mut Job, cluster: &Cluster) -> Result<(), Sanit
 /// Seconds within which a start with the same job id and cluster counts as a duplicate.
 const DUPLICATE_WINDOW: i64 = 86_400;
 
+/// The SQL condition under which a `job` row duplicates a new start, shared by the lookup and the
+/// insert; its parameters come from [`duplicate_params`].
+macro_rules! duplicate_condition {
+    () => {
+        "job_id = ? AND cluster = ? AND ? - start_time < ?"
+    };
+}
+
 /// The id of a stored job the new one duplicates (docs/jobs.md#duplicate-starts). Like the reference the
 /// window is one-sided: `new.start - stored.start < 86400`, so a stored job that started later
 /// always counts. The comparison runs in SQLite, where integer overflow turns into REAL instead
@@ -105,17 +113,25 @@ const DUPLICATE_WINDOW: i64 = 86_400;
 pub(crate) fn find_duplicate(db: &dyn Sql, job: &Job) -> Result<Option<i64>, JobsError> {
     let result = db
         .execute(
-            "SELECT id FROM job WHERE job_id = ? AND cluster = ? AND ? - start_time < ? \
-             ORDER BY id LIMIT 1",
-            &[
-                Value::Integer(job.job_id),
-                Value::from(job.cluster.as_str()),
-                Value::Integer(job.start_time),
-                Value::Integer(DUPLICATE_WINDOW),
-            ],
+            concat!(
+                "SELECT id FROM job WHERE ",
+                duplicate_condition!(),
+                " ORDER BY id LIMIT 1"
+            ),
+            &duplicate_params(job),
         )
         .map_err(JobsError::storage("checking for duplicate failed: "))?;
     Ok(result.scalar().and_then(Value::as_i64))
+}
+
+/// The parameters of `duplicate_condition!`, in its order.
+fn duplicate_params(job: &Job) -> [Value; 4] {
+    [
+        Value::Integer(job.job_id),
+        Value::from(job.cluster.as_str()),
+        Value::Integer(job.start_time),
+        Value::Integer(DUPLICATE_WINDOW),
+    ]
 }
 
 fn json_text<T: Serialize>(value: &T) -> Value {
@@ -131,45 +147,42 @@ const INSERT_UNLESS_DUPLICATE: &str = concat!(
     "cluster_partition, array_job_id, duration, walltime, job_state, meta_data, resources, ",
     "num_nodes, num_hwthreads, num_acc, smt, shared, monitoring_status, energy, footprint) ",
     "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? ",
-    "WHERE NOT EXISTS (SELECT 1 FROM job WHERE job_id = ? AND cluster = ? AND ? - start_time < ?) ",
+    "WHERE NOT EXISTS (SELECT 1 FROM job WHERE ",
+    duplicate_condition!(),
+    ") ",
     "RETURNING id"
 );
 
 /// Inserts the job unless it duplicates a stored one; JSON columns as text, absent ones as the
 /// text `null` like the reference.
 fn insert_unless_duplicate(db: &dyn Sql, job: &Job) -> Result<Option<i64>, JobsError> {
+    let mut params = vec![
+        Value::Integer(job.job_id),
+        Value::from(job.cluster.as_str()),
+        Value::from(job.sub_cluster.as_str()),
+        Value::Integer(job.submit_time),
+        Value::Integer(job.start_time),
+        Value::from(job.user.as_str()),
+        Value::from(job.project.as_str()),
+        Value::from(job.partition.as_str()),
+        Value::Integer(job.array_job_id),
+        Value::Integer(job.duration),
+        Value::Integer(job.walltime),
+        Value::from(job.job_state.as_str()),
+        json_text(&job.meta_data),
+        json_text(&job.resources),
+        Value::Integer(job.num_nodes),
+        Value::Integer(job.num_hwthreads),
+        Value::Integer(job.num_acc),
+        Value::Integer(job.smt),
+        Value::from(job.shared.as_str()),
+        Value::Integer(job.monitoring_status),
+        Value::Real(job.energy),
+        json_text(&job.footprint),
+    ];
+    params.extend(duplicate_params(job));
     let inserted = db
-        .execute(
-            INSERT_UNLESS_DUPLICATE,
-            &[
-                Value::Integer(job.job_id),
-                Value::from(job.cluster.as_str()),
-                Value::from(job.sub_cluster.as_str()),
-                Value::Integer(job.submit_time),
-                Value::Integer(job.start_time),
-                Value::from(job.user.as_str()),
-                Value::from(job.project.as_str()),
-                Value::from(job.partition.as_str()),
-                Value::Integer(job.array_job_id),
-                Value::Integer(job.duration),
-                Value::Integer(job.walltime),
-                Value::from(job.job_state.as_str()),
-                json_text(&job.meta_data),
-                json_text(&job.resources),
-                Value::Integer(job.num_nodes),
-                Value::Integer(job.num_hwthreads),
-                Value::Integer(job.num_acc),
-                Value::Integer(job.smt),
-                Value::from(job.shared.as_str()),
-                Value::Integer(job.monitoring_status),
-                Value::Real(job.energy),
-                json_text(&job.footprint),
-                Value::Integer(job.job_id),
-                Value::from(job.cluster.as_str()),
-                Value::Integer(job.start_time),
-                Value::Integer(DUPLICATE_WINDOW),
-            ],
-        )
+        .execute(INSERT_UNLESS_DUPLICATE, &params)
         .map_err(JobsError::storage("insert into database failed: "))?;
     Ok(inserted.scalar().and_then(Value::as_i64))
 }

@@ -200,7 +200,8 @@ pub fn write_lines(
     if hosts.is_empty() {
         return Ok(outcome);
     }
-    // One statement for all hosts: the body is stored entirely or not at all.
+    // One statement for all hosts: the body is stored entirely or not at all. It also answers
+    // how many batches each host now has pending, which saves a query per host.
     let rows = vec!["(?,?,?,?,?)"; hosts.len()].join(",");
     let mut params = Vec::with_capacity(hosts.len() * 5);
     for ((cluster, host), batch) in &hosts {
@@ -213,22 +214,22 @@ pub fn write_lines(
             Value::Blob(batch.encode()),
         ]);
     }
-    db.execute(
+    let stored = db.execute(
         &format!(
-            "INSERT INTO metric_batch (cluster, host, first_time, last_time, samples) VALUES {rows}"
+            "INSERT INTO metric_batch (cluster, host, first_time, last_time, samples) VALUES {rows} \
+             RETURNING cluster, host, (SELECT count(*) FROM metric_batch pending \
+             WHERE pending.cluster = metric_batch.cluster AND pending.host = metric_batch.host)"
         ),
         &params,
     )?;
-    for ((cluster, host), _) in &hosts {
-        let pending = db
-            .execute(
-                "SELECT count(*) FROM metric_batch WHERE cluster = ?1 AND host = ?2",
-                &[cluster.as_ref().into(), host.as_ref().into()],
-            )?
-            .scalar()
-            .and_then(Value::as_i64)
-            .unwrap_or_default();
-        if pending as usize >= COMPACT_AFTER {
+    for row in &stored.rows {
+        let [cluster, host, pending] = row.as_slice() else {
+            continue;
+        };
+        let (Some(cluster), Some(host)) = (cluster.as_str(), host.as_str()) else {
+            continue;
+        };
+        if pending.as_i64().unwrap_or_default() as usize >= COMPACT_AFTER {
             compact_host(db, cluster, host, COMPACT_AFTER)?;
         }
     }

@@ -1,6 +1,6 @@
 //! The job archive in the database (docs/jobs.md#archiving-after-stop): what cc-backend writes as
 //! `meta.json` and `data.json[.gz]` below its archive directory is a `job_archive` row here,
-//! written in the same transaction that marks the job archived.
+//! written before the job is marked archived.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -15,7 +15,7 @@ use cc_metricstore::jobdata::{
 use cc_metricstore::plan::{load_from_store, LoadError, LoadRequest};
 use cc_metricstore::store::StoredSamples;
 use cc_model::{load_cluster, to_go_json, Cluster, ClusterError, Job, JobStatistics, MetricScope};
-use cc_store::{in_transaction, Sql, StoreError, Value};
+use cc_store::{Sql, StoreError, Value};
 
 use crate::error::JobsError;
 use crate::repo::{find_by_id, unix_now};
@@ -41,8 +41,11 @@ pub enum ArchiveError {
 
 /// Archives a stopped job: its data from the sample store at native resolution (scopes node,
 /// core for jobs of up to 8 nodes, accelerator when it has accelerators), per-metric
-/// statistics, footprint and energy; then one transaction stores the archive and sets
-/// `monitoring_status` 3. The job must carry its metadata.
+/// statistics, footprint and energy; then the archive is stored, and after it the job gets its
+/// footprint and energy and `monitoring_status` 3. Each is one statement holding the write lock
+/// alone; in this order no job is marked archived without its archive, and a job whose instance
+/// ends in between stays pending and is archived again (the archive is replaced). The job must
+/// carry its metadata.
 pub fn archive_job(
     db: &dyn Sql,
     job: &Job,
@@ -80,29 +83,27 @@ pub fn archive_job(
         go_json_text(&job_footprint)?,
         go_json_text(&energy_footprint)?,
     );
-    in_transaction(db, || {
-        db.execute(
-            "INSERT OR REPLACE INTO job_archive (job_id, meta, data_file, data) \
-             VALUES (?1, ?2, ?3, ?4)",
-            &[
-                Value::Integer(id),
-                meta.into(),
-                data.name.into(),
-                Value::Blob(data.contents),
-            ],
-        )?;
-        db.execute(
-            "UPDATE job SET footprint = ?2, energy_footprint = ?3, energy = ?4, \
-             monitoring_status = 3 WHERE id = ?1",
-            &[
-                Value::Integer(id),
-                job_footprint.into(),
-                energy_footprint.into(),
-                Value::Real(total_energy),
-            ],
-        )?;
-        Ok(())
-    })
+    db.execute(
+        "INSERT OR REPLACE INTO job_archive (job_id, meta, data_file, data) \
+         VALUES (?1, ?2, ?3, ?4)",
+        &[
+            Value::Integer(id),
+            meta.into(),
+            data.name.into(),
+            Value::Blob(data.contents),
+        ],
+    )?;
+    db.execute(
+        "UPDATE job SET footprint = ?2, energy_footprint = ?3, energy = ?4, \
+         monitoring_status = 3 WHERE id = ?1",
+        &[
+            Value::Integer(id),
+            job_footprint.into(),
+            energy_footprint.into(),
+            Value::Real(total_energy),
+        ],
+    )?;
+    Ok(())
 }
 
 /// Marks a job whose archiving failed (monitoring status 2).

@@ -152,6 +152,70 @@ fn run_routes(base: &str, token: &str) -> Vec<(&'static str, &'static str, Figur
     ]
 }
 
+/// What a route should reach on Spin with 4 clients (docs/testing.md#benchmarks).
+struct Target {
+    route: &'static str,
+    min_rate: Option<f64>,
+    max_p99_ms: Option<f64>,
+}
+
+const SPIN_TARGETS: [Target; 4] = [
+    Target {
+        route: "GET /api/clusters/?cluster=emmy",
+        min_rate: None,
+        max_p99_ms: Some(10.0),
+    },
+    Target {
+        route: "POST /api/jobs/start_job/ (new job each)",
+        min_rate: Some(1_500.0),
+        max_p99_ms: Some(20.0),
+    },
+    Target {
+        route: "POST /api/write (one node's batch each)",
+        min_rate: Some(400_000.0),
+        max_p99_ms: Some(50.0),
+    },
+    Target {
+        route: "start+stop pairs",
+        min_rate: Some(1_000.0),
+        max_p99_ms: None,
+    },
+];
+
+/// The runner predicts Spin when their rates differ by at most this share.
+const RUNNER_TOLERANCE: f64 = 0.10;
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "missed"
+    }
+}
+
+/// One line per route: each target against Spin's figures, and whether the runner's rate is
+/// within [`RUNNER_TOLERANCE`] of Spin's.
+fn print_targets(on_runner: &[(&str, &str, Figures)], on_spin: &[(&str, &str, Figures)]) {
+    println!("\n| route | Spin rate target | Spin p99 target | runner within 10 % of Spin |");
+    println!("|---|---|---|---|");
+    for ((route, _, runner), (_, _, spin)) in on_runner.iter().zip(on_spin) {
+        let target = SPIN_TARGETS.iter().find(|target| target.route == *route);
+        let rate = target.and_then(|t| t.min_rate).map_or_else(
+            || "—".to_owned(),
+            |min| format!("≥ {min:.0}: {}", verdict(spin.rate >= min)),
+        );
+        let p99 = target.and_then(|t| t.max_p99_ms).map_or_else(
+            || "—".to_owned(),
+            |max| {
+                let met = spin.p99.as_secs_f64() * 1000.0 < max;
+                format!("< {max:.0} ms: {}", verdict(met))
+            },
+        );
+        let close = (runner.rate / spin.rate - 1.0).abs() <= RUNNER_TOLERANCE;
+        println!("| {route} | {rate} | {p99} | {} |", verdict(close));
+    }
+}
+
 fn cell(figures: Option<&Figures>) -> String {
     figures.map_or_else(
         || "—".to_owned(),
@@ -204,5 +268,8 @@ fn main() {
             cell(Some(figures)),
             cell(spin)
         );
+    }
+    if let Some(on_spin) = &on_spin {
+        print_targets(&on_runner, on_spin);
     }
 }

@@ -1,6 +1,7 @@
 //! The same load against cc-spin's runner and, when `spin` is on PATH, Spin itself, printed side
 //! by side (docs/testing.md#benchmarks): both serve the repository's spin.toml from fresh state
-//! directories, 4 concurrent clients per route, `BENCH_SECONDS` (default 10) each.
+//! directories at the same time, and each route runs on one and then the other, 4 concurrent
+//! clients, `BENCH_SECONDS` (default 10) each.
 //!
 //! Routes: `GET /api/clusters/?cluster=emmy`; `POST /api/jobs/start_job/` with a new job each;
 //! `POST /api/write` with one fritz node's collector batch each; start+stop pairs.
@@ -99,88 +100,89 @@ fn stop_body(job_id: u64) -> String {
     .to_string()
 }
 
-/// Every route's figures on the app at `base`.
-fn run_routes(base: &str, token: &str) -> Vec<(&'static str, &'static str, Figures)> {
-    let duration = measure_for();
-    let clusters = format!("{base}/api/clusters/?cluster=emmy");
-    let start = format!("{base}/api/jobs/start_job/");
-    let stop = format!("{base}/api/jobs/stop_job/");
-    let write = format!("{base}/api/write?cluster=fritz");
-    vec![
-        (
-            "GET /api/clusters/?cluster=emmy",
-            "req/s",
-            drive(duration, |agent, _| {
-                let mut response = agent
-                    .get(&clusters)
-                    .header("Authorization", &format!("Bearer {token}"))
-                    .call()
-                    .expect("request is sent");
-                response.body_mut().read_to_vec().expect("body");
-                (response.status() == 200, 1)
-            }),
-        ),
-        (
-            "POST /api/jobs/start_job/ (new job each)",
-            "req/s",
-            drive(duration, |agent, number| {
+/// The measured loads, in the order they are printed.
+#[derive(Clone, Copy)]
+enum Load {
+    Clusters,
+    Start,
+    Write,
+    Pairs,
+}
+
+impl Load {
+    const ALL: [Load; 4] = [Load::Clusters, Load::Start, Load::Write, Load::Pairs];
+
+    fn route(self) -> &'static str {
+        match self {
+            Load::Clusters => "GET /api/clusters/?cluster=emmy",
+            Load::Start => "POST /api/jobs/start_job/ (new job each)",
+            Load::Write => "POST /api/write (one node's batch each)",
+            Load::Pairs => "start+stop pairs",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Load::Clusters | Load::Start => "req/s",
+            Load::Write => "points/s",
+            Load::Pairs => "jobs/s",
+        }
+    }
+
+    /// The load's figures on the app at `base`.
+    fn run(self, base: &str, token: &str) -> Figures {
+        let duration = measure_for();
+        let start = format!("{base}/api/jobs/start_job/");
+        match self {
+            Load::Clusters => {
+                let clusters = format!("{base}/api/clusters/?cluster=emmy");
+                drive(duration, |agent, _| {
+                    let mut response = agent
+                        .get(&clusters)
+                        .header("Authorization", &format!("Bearer {token}"))
+                        .call()
+                        .expect("request is sent");
+                    response.body_mut().read_to_vec().expect("body");
+                    (response.status() == 200, 1)
+                })
+            }
+            Load::Start => drive(duration, |agent, number| {
                 (
                     post(agent, &start, token, &start_body(1_000_000 + number)) == 201,
                     1,
                 )
             }),
-        ),
-        (
-            "POST /api/write (one node's batch each)",
-            "points/s",
-            drive(duration, |agent, number| {
-                let host = fritz_host(number as usize % 500);
-                let (body, points) = collector_batch(&host, unix_now() - 60, number as f64);
-                (post(agent, &write, token, &body) == 200, points as u64)
-            }),
-        ),
-        (
-            "start+stop pairs",
-            "jobs/s",
-            drive(duration, |agent, number| {
-                let job_id = 10_000_000 + number;
-                let started = post(agent, &start, token, &start_body(job_id)) == 201;
-                let stopped = post(agent, &stop, token, &stop_body(job_id)) == 200;
-                (started && stopped, 1)
-            }),
-        ),
-    ]
-}
+            Load::Write => {
+                let write = format!("{base}/api/write?cluster=fritz");
+                drive(duration, |agent, number| {
+                    let host = fritz_host(number as usize % 500);
+                    let (body, points) = collector_batch(&host, unix_now() - 60, number as f64);
+                    (post(agent, &write, token, &body) == 200, points as u64)
+                })
+            }
+            Load::Pairs => {
+                let stop = format!("{base}/api/jobs/stop_job/");
+                drive(duration, |agent, number| {
+                    let job_id = 10_000_000 + number;
+                    let started = post(agent, &start, token, &start_body(job_id)) == 201;
+                    let stopped = post(agent, &stop, token, &stop_body(job_id)) == 200;
+                    (started && stopped, 1)
+                })
+            }
+        }
+    }
 
-/// What a route should reach on Spin with 4 clients (docs/testing.md#benchmarks).
-struct Target {
-    route: &'static str,
-    min_rate: Option<f64>,
-    max_p99_ms: Option<f64>,
+    /// What the load should reach on Spin with 4 clients (docs/testing.md#benchmarks): minimum
+    /// rate and maximum p99 in ms.
+    fn spin_target(self) -> (Option<f64>, Option<f64>) {
+        match self {
+            Load::Clusters => (None, Some(10.0)),
+            Load::Start => (Some(1_500.0), Some(20.0)),
+            Load::Write => (Some(400_000.0), Some(50.0)),
+            Load::Pairs => (Some(1_000.0), None),
+        }
+    }
 }
-
-const SPIN_TARGETS: [Target; 4] = [
-    Target {
-        route: "GET /api/clusters/?cluster=emmy",
-        min_rate: None,
-        max_p99_ms: Some(10.0),
-    },
-    Target {
-        route: "POST /api/jobs/start_job/ (new job each)",
-        min_rate: Some(1_500.0),
-        max_p99_ms: Some(20.0),
-    },
-    Target {
-        route: "POST /api/write (one node's batch each)",
-        min_rate: Some(400_000.0),
-        max_p99_ms: Some(50.0),
-    },
-    Target {
-        route: "start+stop pairs",
-        min_rate: Some(1_000.0),
-        max_p99_ms: None,
-    },
-];
 
 /// The runner predicts Spin when their rates differ by at most this share.
 const RUNNER_TOLERANCE: f64 = 0.10;
@@ -193,18 +195,19 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
-/// One line per route: each target against Spin's figures, and whether the runner's rate is
+/// One line per load: each target against Spin's figures, and whether the runner's rate is
 /// within [`RUNNER_TOLERANCE`] of Spin's.
-fn print_targets(on_runner: &[(&str, &str, Figures)], on_spin: &[(&str, &str, Figures)]) {
+fn print_targets(measured: &[(Load, Figures, Option<Figures>)]) {
     println!("\n| route | Spin rate target | Spin p99 target | runner within 10 % of Spin |");
     println!("|---|---|---|---|");
-    for ((route, _, runner), (_, _, spin)) in on_runner.iter().zip(on_spin) {
-        let target = SPIN_TARGETS.iter().find(|target| target.route == *route);
-        let rate = target.and_then(|t| t.min_rate).map_or_else(
+    for (load, runner, spin) in measured {
+        let Some(spin) = spin else { continue };
+        let (min_rate, max_p99_ms) = load.spin_target();
+        let rate = min_rate.map_or_else(
             || "—".to_owned(),
             |min| format!("≥ {min:.0}: {}", verdict(spin.rate >= min)),
         );
-        let p99 = target.and_then(|t| t.max_p99_ms).map_or_else(
+        let p99 = max_p99_ms.map_or_else(
             || "—".to_owned(),
             |max| {
                 let met = spin.p99.as_secs_f64() * 1000.0 < max;
@@ -212,7 +215,7 @@ fn print_targets(on_runner: &[(&str, &str, Figures)], on_spin: &[(&str, &str, Fi
             },
         );
         let close = (runner.rate / spin.rate - 1.0).abs() <= RUNNER_TOLERANCE;
-        println!("| {route} | {rate} | {p99} | {} |", verdict(close));
+        println!("| {} | {rate} | {p99} | {} |", load.route(), verdict(close));
     }
 }
 
@@ -234,22 +237,26 @@ fn cell(figures: Option<&Figures>) -> String {
     )
 }
 
+/// Both apps run side by side and each load runs on the runner and then on Spin, so a drift in
+/// the machine's speed during the run touches both columns of a line alike.
 fn main() {
     let keys = Keys::generate();
     let token = keys.token("bench", &["api"], 24 * 3600);
     let runner_state = tempfile::tempdir().unwrap();
     let runner = Runner::start(&RunnerConfig::app(&keys), runner_state.path());
-    let on_runner = run_routes(runner.base_url.trim_end_matches('/'), &token);
-    drop(runner);
-
     let spin_state = tempfile::tempdir().unwrap();
-    let on_spin = match SpinUp::start(&keys, spin_state.path()) {
-        Some(spin) => Some(run_routes(&spin.base_url, &token)),
-        None => {
-            println!("spin is not on PATH: only the runner's column is filled");
-            None
-        }
-    };
+    let spin = SpinUp::start(&keys, spin_state.path());
+    if spin.is_none() {
+        println!("spin is not on PATH: only the runner's column is filled");
+    }
+    let measured: Vec<(Load, Figures, Option<Figures>)> = Load::ALL
+        .into_iter()
+        .map(|load| {
+            let on_runner = load.run(runner.base_url.trim_end_matches('/'), &token);
+            let on_spin = spin.as_ref().map(|spin| load.run(&spin.base_url, &token));
+            (load, on_runner, on_spin)
+        })
+        .collect();
 
     println!(
         "\n{CLIENTS} clients, {} s per route; rate, p99 latency\n",
@@ -257,19 +264,18 @@ fn main() {
     );
     println!("| route | unit | cc-spin runner | spin | runner ÷ spin |");
     println!("|---|---|---|---|---|");
-    for (index, (route, unit, figures)) in on_runner.iter().enumerate() {
-        let spin = on_spin.as_ref().map(|routes| &routes[index].2);
-        let ratio = spin.map_or_else(
+    for (load, on_runner, on_spin) in &measured {
+        let ratio = on_spin.as_ref().map_or_else(
             || "—".to_owned(),
-            |s| format!("{:.2}", figures.rate / s.rate),
+            |s| format!("{:.2}", on_runner.rate / s.rate),
         );
         println!(
-            "| {route} | {unit} | {} | {} | {ratio} |",
-            cell(Some(figures)),
-            cell(spin)
+            "| {} | {} | {} | {} | {ratio} |",
+            load.route(),
+            load.unit(),
+            cell(Some(on_runner)),
+            cell(on_spin.as_ref())
         );
     }
-    if let Some(on_spin) = &on_spin {
-        print_targets(&on_runner, on_spin);
-    }
+    print_targets(&measured);
 }

@@ -162,11 +162,18 @@ impl SpinUp {
 impl Drop for SpinUp {
     fn drop(&mut self) {
         let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let signal = |name: &str| {
+            // A group that is already gone is the expected outcome, not worth a message.
+            let _ = Command::new("kill")
+                .args([name, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("-TERM");
         let _ = self.child.wait();
         // The trigger process may outlive `spin up` by a moment; nothing of the group stays.
         std::thread::sleep(Duration::from_millis(500));
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        signal("-KILL");
     }
 }
 

@@ -197,10 +197,13 @@ fn verdict(met: bool) -> &'static str {
 
 /// One line per load: each target against Spin's figures, and whether the runner's rate is
 /// within [`RUNNER_TOLERANCE`] of Spin's.
-fn print_targets(measured: &[(Load, Figures, Option<Figures>)]) {
+fn print_targets(measured: &[Measured]) {
     println!("\n| route | Spin rate target | Spin p99 target | runner within 10 % of Spin |");
     println!("|---|---|---|---|");
-    for (load, runner, spin) in measured {
+    for Measured {
+        load, runner, spin, ..
+    } in measured
+    {
         let Some(spin) = spin else { continue };
         let (min_rate, max_p99_ms) = load.spin_target();
         let rate = min_rate.map_or_else(
@@ -237,8 +240,16 @@ fn cell(figures: Option<&Figures>) -> String {
     )
 }
 
-/// Both apps run side by side and each load runs on the runner and then on Spin, so a drift in
-/// the machine's speed during the run touches both columns of a line alike.
+/// Figures of one load: on the runner, on Spin, and on Spin with one file for both stores.
+struct Measured {
+    load: Load,
+    runner: Figures,
+    spin: Option<Figures>,
+    spin_one_file: Option<Figures>,
+}
+
+/// The apps run side by side and each load runs on the runner and then on each Spin, so a drift
+/// in the machine's speed during the run touches every column of a line alike.
 fn main() {
     let keys = Keys::generate();
     let token = keys.token("bench", &["api"], 24 * 3600);
@@ -246,15 +257,23 @@ fn main() {
     let runner = Runner::start(&RunnerConfig::app(&keys), runner_state.path());
     let spin_state = tempfile::tempdir().unwrap();
     let spin = SpinUp::start(&keys, spin_state.path());
+    let one_file_state = tempfile::tempdir().unwrap();
+    let spin_one_file = spin
+        .as_ref()
+        .and_then(|_| SpinUp::start_with_one_file(&keys, one_file_state.path()));
     if spin.is_none() {
         println!("spin is not on PATH: only the runner's column is filled");
     }
-    let measured: Vec<(Load, Figures, Option<Figures>)> = Load::ALL
+    let on = |spin: &Option<SpinUp>, load: Load| {
+        spin.as_ref().map(|spin| load.run(&spin.base_url, &token))
+    };
+    let measured: Vec<Measured> = Load::ALL
         .into_iter()
-        .map(|load| {
-            let on_runner = load.run(runner.base_url.trim_end_matches('/'), &token);
-            let on_spin = spin.as_ref().map(|spin| load.run(&spin.base_url, &token));
-            (load, on_runner, on_spin)
+        .map(|load| Measured {
+            load,
+            runner: load.run(runner.base_url.trim_end_matches('/'), &token),
+            spin: on(&spin, load),
+            spin_one_file: on(&spin_one_file, load),
         })
         .collect();
 
@@ -262,19 +281,20 @@ fn main() {
         "\n{CLIENTS} clients, {} s per route; rate, p99 latency\n",
         measure_for().as_secs()
     );
-    println!("| route | unit | cc-spin runner | spin | runner ÷ spin |");
-    println!("|---|---|---|---|---|");
-    for (load, on_runner, on_spin) in &measured {
-        let ratio = on_spin.as_ref().map_or_else(
+    println!("| route | unit | cc-spin runner | spin | runner ÷ spin | spin, key-value in the database file |");
+    println!("|---|---|---|---|---|---|");
+    for line in &measured {
+        let ratio = line.spin.as_ref().map_or_else(
             || "—".to_owned(),
-            |s| format!("{:.2}", on_runner.rate / s.rate),
+            |s| format!("{:.2}", line.runner.rate / s.rate),
         );
         println!(
-            "| {} | {} | {} | {} | {ratio} |",
-            load.route(),
-            load.unit(),
-            cell(Some(on_runner)),
-            cell(on_spin.as_ref())
+            "| {} | {} | {} | {} | {ratio} | {} |",
+            line.load.route(),
+            line.load.unit(),
+            cell(Some(&line.runner)),
+            cell(line.spin.as_ref()),
+            cell(line.spin_one_file.as_ref())
         );
     }
     print_targets(&measured);

@@ -133,6 +133,33 @@ pub struct SpinUp {
 impl SpinUp {
     /// `None` when `spin` is not on PATH.
     pub fn start(keys: &Keys, state_dir: &Path) -> Option<SpinUp> {
+        Self::start_with(keys, state_dir, &[])
+    }
+
+    /// Spin with the key-value store in the database file (docs/storage.md#one-file), written as
+    /// a runtime-config file into `state_dir`.
+    pub fn start_with_one_file(keys: &Keys, state_dir: &Path) -> Option<SpinUp> {
+        let runtime_config = state_dir.join("runtime-config.toml");
+        let database = state_dir.join("sqlite_db.db");
+        std::fs::write(
+            &runtime_config,
+            format!(
+                "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n",
+                database.display().to_string()
+            ),
+        )
+        .expect("runtime config is written");
+        Self::start_with(
+            keys,
+            state_dir,
+            &[
+                OsStr::new("--runtime-config-file"),
+                runtime_config.as_os_str(),
+            ],
+        )
+    }
+
+    fn start_with(keys: &Keys, state_dir: &Path, extra_args: &[&OsStr]) -> Option<SpinUp> {
         use std::os::unix::process::CommandExt;
         build_once();
         let port = free_port();
@@ -141,6 +168,7 @@ impl SpinUp {
             .arg(workspace_root().join("spin.toml"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
             .arg(state_dir)
+            .args(extra_args)
             .env("SPIN_VARIABLE_JWT_PUBLIC_KEY", &keys.public)
             .env("SPIN_VARIABLE_JWT_PRIVATE_KEY", &keys.private)
             .env("SPIN_VARIABLE_SESSION_KEY", &keys.session)

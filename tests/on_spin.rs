@@ -12,21 +12,27 @@ use serde_json::{json, Value};
 struct OnSpin {
     spin: SpinUp,
     token: String,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 impl OnSpin {
-    fn start(test: &str) -> Option<OnSpin> {
+    /// Spin with its default stores, or with the key-value store in the database file.
+    fn start(test: &str, one_file: bool) -> Option<OnSpin> {
         let keys = Keys::generate();
         let state = tempfile::tempdir().expect("temporary state directory");
-        let Some(spin) = SpinUp::start(&keys, state.path()) else {
+        let spin = if one_file {
+            SpinUp::start_with_one_file(&keys, state.path())
+        } else {
+            SpinUp::start(&keys, state.path())
+        };
+        let Some(spin) = spin else {
             eprintln!("{test}: skipped, `spin` is not on PATH");
             return None;
         };
         Some(OnSpin {
             spin,
             token: keys.token("admin", &["admin", "api"], 3600),
-            _state: state,
+            state,
         })
     }
 
@@ -65,9 +71,36 @@ fn assert_whole(reply: &Reply) {
 
 #[test]
 fn starts_and_stops_hold_their_invariants_on_spin() {
-    let Some(app) = OnSpin::start("starts_and_stops_hold_their_invariants_on_spin") else {
-        return;
-    };
+    if let Some(app) = OnSpin::start("starts_and_stops_hold_their_invariants_on_spin", false) {
+        starts_and_stops_hold_their_invariants(&app);
+    }
+}
+
+/// The same with the key-value store's one connection keeping the database file open, and the
+/// signature memo written into it beside the jobs.
+#[test]
+fn starts_and_stops_hold_their_invariants_on_spin_with_one_file() {
+    let test = "starts_and_stops_hold_their_invariants_on_spin_with_one_file";
+    if let Some(app) = OnSpin::start(test, true) {
+        starts_and_stops_hold_their_invariants(&app);
+        let memo = rusqlite::Connection::open(app.state.path().join("sqlite_db.db"))
+            .and_then(|db| {
+                db.query_row(
+                    "SELECT count(*) FROM spin_key_value WHERE key LIKE 'jwt-verified/%'",
+                    [],
+                    |row| row.get::<_, i64>(0),
+                )
+            })
+            .expect("the key-value table lives in the database file");
+        assert_eq!(
+            memo, 1,
+            "the token's verified signature is remembered there"
+        );
+        assert!(!app.state.path().join("sqlite_key_value.db").exists());
+    }
+}
+
+fn starts_and_stops_hold_their_invariants(app: &OnSpin) {
     let started = app.post("/api/jobs/start_job/", &start_body(1));
     assert_eq!(
         (started.status, started.text()),
@@ -125,7 +158,7 @@ fn starts_and_stops_hold_their_invariants_on_spin() {
 
 #[test]
 fn metric_writes_and_large_responses_on_spin() {
-    let Some(app) = OnSpin::start("metric_writes_and_large_responses_on_spin") else {
+    let Some(app) = OnSpin::start("metric_writes_and_large_responses_on_spin", false) else {
         return;
     };
     let host = fritz_host(0);

@@ -3,7 +3,7 @@
 //! 405 with one `Allow` header per method when only the method is wrong, and no authentication
 //! for requests that match no route.
 
-use cc_auth::{Group, User};
+use cc_auth::{Group, Role, User};
 use http::{header, HeaderValue, Method, StatusCode};
 
 use crate::applog::{record_failure, Stage};
@@ -74,6 +74,13 @@ impl Ctx<'_> {
 
     pub fn param(&self, name: &str) -> &str {
         self.params.get(name).unwrap_or_default()
+    }
+
+    /// Whether the authenticated user has the admin role; the handlers' own admin checks.
+    pub fn user_is_admin(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|user| user.has_role(Role::Admin))
     }
 }
 

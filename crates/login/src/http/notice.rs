@@ -1,6 +1,5 @@
 //! `POST /config/notice/` (docs/auth.md#notice).
 
-use cc_auth::Role;
 use cc_web::openapi::{BodyTooLarge, CrossSiteRefused, ErrorResponse};
 use cc_web::{text_response, ApiError, Ctx, Response, Route};
 use http::{Method, StatusCode};
@@ -59,11 +58,7 @@ impl From<NoticeRouteError> for ApiError {
     security(("SessionCookie" = [])),
 )]
 fn update_notice(ctx: &Ctx) -> Result<Response, ApiError> {
-    if !ctx
-        .user
-        .as_ref()
-        .is_some_and(|user| user.has_role(Role::Admin))
-    {
+    if !ctx.user_is_admin() {
         return Err(NoticeRouteError::NotAdmin.into());
     }
     let form = ctx.form()?;

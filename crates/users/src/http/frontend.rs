@@ -6,7 +6,7 @@ use cc_web::openapi::{BodyTooLarge, CrossSiteRefused, ErrorResponse};
 use cc_web::{text_response, unix_now, ApiError, Ctx, Form, Response, Variables};
 use http::StatusCode;
 
-use super::{is_admin, UsersRouteError};
+use super::UsersRouteError;
 use crate::configuration::set_configuration;
 use crate::token::issue_token;
 use crate::user::get_user;
@@ -40,7 +40,7 @@ fn session_username<'a>(ctx: &'a Ctx) -> &'a str {
 pub(super) fn get_jwt(ctx: &Ctx) -> Result<Response, ApiError> {
     let form = ctx.form()?;
     let username = form.value("username");
-    if !is_admin(ctx) && username != session_username(ctx) {
+    if !ctx.user_is_admin() && username != session_username(ctx) {
         return Err(UsersRouteError::ForeignToken.into());
     }
     let db = ctx.platform.sql()?;

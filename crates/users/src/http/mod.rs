@@ -8,7 +8,6 @@ mod frontend;
 #[cfg(test)]
 mod test_support;
 
-use cc_auth::Role;
 use cc_gocompat::null_as_default;
 use cc_store::StoreError;
 use cc_web::{json_response, ApiError, Ctx, Form, Response, Route};
@@ -127,16 +126,10 @@ impl From<UsersRouteError> for ApiError {
     }
 }
 
-fn is_admin(ctx: &Ctx) -> bool {
-    ctx.user
-        .as_ref()
-        .is_some_and(|user| user.has_role(Role::Admin))
-}
-
 /// The handlers' own admin check. In the `/config` group the session authentication has already
 /// refused everyone else with 401, as in cc-backend.
 fn require_admin(ctx: &Ctx, refusal: &'static str) -> Result<(), UsersRouteError> {
-    if is_admin(ctx) {
+    if ctx.user_is_admin() {
         Ok(())
     } else {
         Err(UsersRouteError::NotAdmin(refusal))

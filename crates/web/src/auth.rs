@@ -73,6 +73,11 @@ fn address_list(platform: &dyn Platform, name: &str) -> Result<Vec<String>, ApiE
         .map(Option::unwrap_or_default)
 }
 
+/// The key that signs session cookies, from the `session_key` variable.
+pub fn session_key(platform: &dyn Platform) -> Result<SessionKey, SessionError> {
+    SessionKey::from_base64(platform.variable(Variables::SESSION_KEY).as_deref())
+}
+
 pub fn verification_key(platform: &dyn Platform) -> Result<Option<PublicKey>, ApiError> {
     platform
         .variable(Variables::JWT_PUBLIC_KEY)
@@ -130,8 +135,7 @@ fn session_user(request: &Request, platform: &dyn Platform) -> Result<Option<Use
             _ => failure,
         }
     };
-    let key = SessionKey::from_base64(platform.variable(Variables::SESSION_KEY).as_deref())
-        .map_err(refused)?;
+    let key = session_key(platform).map_err(refused)?;
     let kv = platform.kv()?;
     let session = session::load(kv.as_ref(), &key, cookie, unix_now()).map_err(refused)?;
     Ok(Some(session.user()))

@@ -16,7 +16,9 @@ mod router;
 #[cfg(target_arch = "wasm32")]
 mod spin_entry;
 
-pub use auth::{authenticate, client_address, client_address_for_log, verification_key};
+pub use auth::{
+    authenticate, client_address, client_address_for_log, session_key, verification_key,
+};
 pub use body_limit::{
     append_chunk, body_limit, check_declared_length, DEFAULT_JSON_BODY_LIMIT,
     DEFAULT_WRITE_BODY_LIMIT, MAX_REQUEST_BODY_VARIABLE,

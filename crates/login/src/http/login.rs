@@ -1,6 +1,6 @@
 //! `POST /login`, `/jwt-login` and `POST /logout` (docs/auth.md#login).
 
-use cc_auth::session::{self, SessionError, SessionKey};
+use cc_auth::session::{self, SessionError};
 use cc_web::applog::{self, Priority};
 use cc_web::{client_address, unix_now, ApiError, Form, Platform, Request, Response, Variables};
 use http::header::{AUTHORIZATION, LOCATION, SET_COOKIE};
@@ -185,7 +185,7 @@ fn start_session(
         }
         None => return Err(LoginError::NoAuthenticator.into()),
     };
-    let key = SessionKey::from_base64(platform.variable(Variables::SESSION_KEY).as_deref())?;
+    let key = cc_web::session_key(platform)?;
     let kv = platform.kv()?;
     let cookie = session::create(kv.as_ref(), &key, &session)?;
     // Housekeeping must not fail a login that has succeeded.
@@ -203,11 +203,10 @@ pub(super) fn logout(request: &Request, platform: &dyn Platform) -> Response {
     let Some(cookie) = session::cookie_value(request.headers()) else {
         return pages::logout_page();
     };
-    let ended = SessionKey::from_base64(platform.variable(Variables::SESSION_KEY).as_deref())
-        .and_then(|key| {
-            let kv = platform.kv()?;
-            session::delete(kv.as_ref(), &key, cookie)
-        });
+    let ended = cc_web::session_key(platform).and_then(|key| {
+        let kv = platform.kv()?;
+        session::delete(kv.as_ref(), &key, cookie)
+    });
     match ended {
         Ok(_) => {
             let mut response = pages::logout_page();

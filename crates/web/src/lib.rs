@@ -34,7 +34,7 @@ pub use router::{
     Params, Route,
 };
 
-#[cfg(feature = "native")]
+#[cfg(any(test, feature = "native"))]
 pub use platform::native::NativePlatform;
 #[cfg(target_arch = "wasm32")]
 pub use platform::spin::SpinPlatform;

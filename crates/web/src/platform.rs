@@ -71,7 +71,8 @@ pub mod spin {
     }
 }
 
-#[cfg(feature = "native")]
+/// Also built for this crate's own tests, which serve handlers on a temporary state directory.
+#[cfg(any(test, feature = "native"))]
 pub mod native {
     use std::collections::HashMap;
 

@@ -76,50 +76,31 @@ pub(crate) fn record_failure(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
-    use cc_store::native::{NativeKv, NativeSql};
-    use cc_store::{Kv, Sql, StoreError};
     use http::StatusCode;
 
     use super::*;
     use crate::applog::{query, LogEntry, LogFilter};
+    use crate::NativePlatform;
 
-    struct TestPlatform {
-        dir: tempfile::TempDir,
-        trusted_proxies: Option<String>,
-    }
-
-    impl Platform for TestPlatform {
-        fn variable(&self, name: &str) -> Option<String> {
-            (name == crate::Variables::TRUSTED_PROXIES)
-                .then(|| self.trusted_proxies.clone())
-                .flatten()
-        }
-        fn sql(&self) -> Result<Box<dyn Sql>, StoreError> {
-            let db = NativeSql::open(&self.dir.path().join("sqlite_db.db"))?;
-            cc_store::migrate(&db)?;
-            Ok(Box::new(db))
-        }
-        fn kv(&self) -> Result<Box<dyn Kv>, StoreError> {
-            Ok(Box::new(NativeKv::open(
-                &self.dir.path().join("kv.db"),
-                "default",
-            )?))
-        }
-        fn clusters_dir(&self) -> PathBuf {
-            self.dir.path().into()
-        }
-        fn taggers_dir(&self) -> PathBuf {
-            self.dir.path().into()
-        }
-    }
-
-    fn platform(trusted_proxies: Option<&str>) -> TestPlatform {
-        TestPlatform {
-            dir: tempfile::tempdir().unwrap(),
-            trusted_proxies: trusted_proxies.map(str::to_owned),
-        }
+    /// A platform on a fresh state directory, trusting `trusted_proxies` when given.
+    fn platform(trusted_proxies: Option<&str>) -> (tempfile::TempDir, NativePlatform) {
+        let dir = tempfile::tempdir().unwrap();
+        let variables = trusted_proxies
+            .map(|proxies| {
+                (
+                    crate::Variables::TRUSTED_PROXIES.to_owned(),
+                    proxies.to_owned(),
+                )
+            })
+            .into_iter()
+            .collect();
+        let platform = NativePlatform {
+            variables,
+            state_dir: dir.path().into(),
+            clusters_dir: dir.path().into(),
+            taggers_dir: dir.path().into(),
+        };
+        (dir, platform)
     }
 
     fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request {
@@ -130,7 +111,7 @@ mod tests {
         builder.body(b"{\"password\":\"secret\"}".to_vec()).unwrap()
     }
 
-    fn entries(platform: &TestPlatform) -> Vec<LogEntry> {
+    fn entries(platform: &NativePlatform) -> Vec<LogEntry> {
         let filter = LogFilter {
             since_us: 0,
             lines: 1000,
@@ -146,7 +127,7 @@ mod tests {
 
     #[test]
     fn refused_authentication_is_a_warning_with_the_client_but_no_secrets() {
-        let platform = platform(None);
+        let (_dir, platform) = platform(None);
         let request = request(
             Method::GET,
             "/api/jobs/?token=abc",
@@ -176,7 +157,7 @@ mod tests {
 
     #[test]
     fn refused_writes_are_notices_and_name_the_bridge() {
-        let platform = platform(Some("10.0.0.1"));
+        let (_dir, platform) = platform(Some("10.0.0.1"));
         let request = request(
             Method::POST,
             "/api/jobs/start_job/",
@@ -202,7 +183,7 @@ mod tests {
 
     #[test]
     fn server_errors_are_errors_and_failed_reads_are_not_recorded() {
-        let platform = platform(None);
+        let (_dir, platform) = platform(None);
         let get = request(Method::GET, "/userapi/jobs/1", &[]);
         record_failure(
             &get,
@@ -229,8 +210,8 @@ mod tests {
 
     #[test]
     fn a_log_that_cannot_be_written_is_dropped_silently() {
-        let platform = platform(None);
-        std::fs::create_dir(platform.dir.path().join("sqlite_db.db")).unwrap();
+        let (dir, platform) = platform(None);
+        std::fs::create_dir(dir.path().join("sqlite_db.db")).unwrap();
         let post = request(Method::POST, "/api/jobs/stop_job/", &[]);
         record_failure(
             &post,

@@ -84,18 +84,18 @@ impl Kv for SerializedKv {
 /// The state all instances share: Spin's state files below the state directory, unless the
 /// runtime config moves the key-value store (e.g. to Redis) or the database file.
 pub struct StateStores {
-    key_value_location: Option<KeyValueBackend>,
+    key_value_location: KeyValueBackend,
     key_value: Option<SharedKv>,
-    state_dir: PathBuf,
     sql_path: PathBuf,
 }
 
 impl StateStores {
     pub fn new(state_dir: &std::path::Path, runtime_config: &RuntimeConfig) -> Self {
         Self {
-            key_value_location: runtime_config.key_value.clone(),
+            key_value_location: runtime_config.key_value.clone().unwrap_or_else(|| {
+                KeyValueBackend::SqliteFile(state_dir.join("sqlite_key_value.db"))
+            }),
             key_value: None,
-            state_dir: state_dir.to_path_buf(),
             sql_path: runtime_config
                 .sqlite_path
                 .clone()
@@ -106,15 +106,13 @@ impl StateStores {
     /// Connects the key-value store (before any instance runs), so that a broken state
     /// directory or an unreachable Redis fails at start-up.
     pub fn open_key_value(&mut self) -> Result<(), StoreError> {
-        let serialized = |path: &std::path::Path| -> Result<SharedKv, StoreError> {
-            let kv = NativeKv::open_like_spin(path, DEFAULT_LABEL)?;
-            Ok(Arc::new(SerializedKv(Mutex::new(kv))))
+        let shared: SharedKv = match &self.key_value_location {
+            KeyValueBackend::Redis(url) => Arc::new(RedisKv::open(url)?),
+            KeyValueBackend::SqliteFile(path) => Arc::new(SerializedKv(Mutex::new(
+                NativeKv::open_like_spin(path, DEFAULT_LABEL)?,
+            ))),
         };
-        self.key_value = Some(match &self.key_value_location {
-            Some(KeyValueBackend::Redis(url)) => Arc::new(RedisKv::open(url)?),
-            Some(KeyValueBackend::SqliteFile(path)) => serialized(path)?,
-            None => serialized(&self.state_dir.join("sqlite_key_value.db"))?,
-        });
+        self.key_value = Some(shared);
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 use cc_auth::session::{self, SessionError};
 use cc_web::applog::{self, Priority};
 use cc_web::{client_address, unix_now, ApiError, Form, Platform, Request, Response, Variables};
-use http::header::{AUTHORIZATION, LOCATION, SET_COOKIE};
+use http::header::{AUTHORIZATION, SET_COOKIE};
 use http::{HeaderValue, StatusCode};
 
 use super::pages;
@@ -123,15 +123,11 @@ pub(super) fn login(request: &Request, platform: &dyn Platform) -> Response {
     let redirect = form.value("redirect");
     match start_session(request, platform, &form) {
         Ok(cookie) => {
-            let mut response = Response::new(Vec::new());
-            *response.status_mut() = StatusCode::FOUND;
-            let headers = response.headers_mut();
-            headers.insert(
-                LOCATION,
+            let mut response = pages::found(
                 HeaderValue::from_str(redirect_target(redirect))
                     .unwrap_or(HeaderValue::from_static("/")),
             );
-            headers.insert(
+            response.headers_mut().insert(
                 SET_COOKIE,
                 HeaderValue::from_str(&cookie).expect("cookie values are base64url"),
             );

@@ -32,6 +32,14 @@ fn html(status: StatusCode, page: String) -> Response {
     response
 }
 
+/// A `302 Found` to `location`.
+pub(super) fn found(location: HeaderValue) -> Response {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = StatusCode::FOUND;
+    response.headers_mut().insert(LOCATION, location);
+    response
+}
+
 pub(super) fn not_found() -> Response {
     html(StatusCode::NOT_FOUND, NOT_FOUND_PAGE.to_owned())
 }
@@ -77,14 +85,7 @@ pub(super) fn logout_page() -> Response {
 pub(super) fn home(request: &Request, platform: &dyn Platform) -> Response {
     let user = match cc_web::authenticate(request, platform, Group::Frontend) {
         Ok(Some(user)) => user,
-        _ => {
-            let mut response = Response::new(Vec::new());
-            *response.status_mut() = StatusCode::FOUND;
-            response
-                .headers_mut()
-                .insert(LOCATION, HeaderValue::from_static("/login"));
-            return response;
-        }
+        _ => return found(HeaderValue::from_static("/login")),
     };
     let admin_sections = if user.has_role(Role::Admin) {
         super::admin::sections(platform)

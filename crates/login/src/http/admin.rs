@@ -52,7 +52,7 @@ fn role_options() -> String {
 
 fn user_row(user: &UserRecord, role_options: &str) -> String {
     let name = attribute(&user.username);
-    let update_route = format!("/config/user/{}", attribute(&urlencode(&user.username)));
+    let update_route = format!("/config/user/{}", attribute(&path_segment(&user.username)));
     format!(
         "<tr data-user=\"{name}\"><td>{username}</td><td>{full_name}</td><td>{email}</td>\
          <td>{roles}</td><td>{projects}</td><td>\
@@ -70,14 +70,16 @@ fn user_row(user: &UserRecord, role_options: &str) -> String {
         username = text(&user.username),
         full_name = text(user.name.as_deref().unwrap_or("")),
         email = text(user.email.as_deref().unwrap_or("")),
-        roles = text(&user.roles.clone().unwrap_or_default().join(", ")),
-        projects = text(&user.projects.clone().unwrap_or_default().join(", ")),
+        roles = text(&user.roles.as_deref().unwrap_or_default().join(", ")),
+        projects = text(&user.projects.as_deref().unwrap_or_default().join(", ")),
         options = role_options,
     )
 }
 
-fn urlencode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+/// `segment` percent-encoded for a URL path, which the router decodes back: form encoding would
+/// turn a space into `+`, which a path keeps as it is.
+fn path_segment(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 fn users_section(users: Result<Vec<UserRecord>, String>) -> String {
@@ -180,4 +182,18 @@ fn log_section(entries: Result<Vec<applog::LogEntry>, String>) -> String {
          <th>Priority</th><th>Unit</th><th>Message</th></tr></thead><tbody>{rows}</tbody></table>\
          <p>All of them: <code>GET /frontend/logs/</code></p></section>"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_routes_name_the_user_as_the_router_decodes_it() {
+        let name = "a b/c+d?é";
+        let segment = path_segment(name);
+        assert_eq!(segment, "a%20b%2Fc%2Bd%3F%C3%A9");
+        let decoded = percent_encoding::percent_decode_str(&segment).decode_utf8_lossy();
+        assert_eq!(decoded, name);
+    }
 }
